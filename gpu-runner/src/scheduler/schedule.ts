@@ -1,0 +1,62 @@
+// Noise schedules and DDIM respacing, computed in float64 exactly as training/unclip/diffusion.py
+// computes them, so a bundle's network sees the same timesteps and alphas on both sides.
+import type { NoiseSchedule } from "@unclip/shared";
+
+/** numpy.linspace(start, stop, num): y[i] = i·step + start, last element pinned to stop. */
+export function linspace(start: number, stop: number, num: number): Float64Array {
+  const out = new Float64Array(num);
+  if (num === 1) {
+    out[0] = start;
+    return out;
+  }
+  const step = (stop - start) / (num - 1);
+  for (let i = 0; i < num; i++) out[i] = i * step + start;
+  out[num - 1] = stop;
+  return out;
+}
+
+/** Python's round(): halves go to the even neighbour (numpy float64 rounds the same way). */
+export function roundHalfEven(x: number): number {
+  const floor = Math.floor(x);
+  const diff = x - floor;
+  if (diff < 0.5) return floor;
+  if (diff > 0.5) return floor + 1;
+  return floor % 2 === 0 ? floor : floor + 1;
+}
+
+/**
+ * (T,) betas. cosine: Nichol & Dhariwal 2021 eq. 17 with s = 0.008, each beta capped at 0.999;
+ * linear: Ho et al. 2020, linspace(1e-4, 0.02, T).
+ */
+export function betasFor(schedule: NoiseSchedule): Float64Array {
+  const T = schedule.timesteps;
+  if (schedule.name === "linear") return linspace(1e-4, 0.02, T);
+  const s = 0.008;
+  // Same operation order as the Python expression, so the float64 results agree.
+  const f = (t: number) => Math.cos((((t / T + s) / (1 + s)) * Math.PI) / 2) ** 2;
+  const betas = new Float64Array(T);
+  for (let t = 0; t < T; t++) betas[t] = Math.min(1 - f(t + 1) / f(t), 0.999);
+  return betas;
+}
+
+/** ᾱ_t = ∏_{s≤t} (1 − β_s), float64. */
+export function alphasCumprodFor(schedule: NoiseSchedule): Float64Array {
+  const betas = betasFor(schedule);
+  const out = new Float64Array(betas.length);
+  let acc = 1;
+  for (let t = 0; t < betas.length; t++) {
+    acc *= 1 - betas[t];
+    out[t] = acc;
+  }
+  return out;
+}
+
+/** DDIM respacing: round(linspace(T−1, 0, S)), descending, consecutive duplicates removed. */
+export function respacedTimesteps(T: number, steps: number): number[] {
+  const out: number[] = [];
+  for (const x of linspace(T - 1, 0, steps)) {
+    const t = roundHalfEven(x);
+    if (out.length === 0 || out[out.length - 1] !== t) out.push(t);
+  }
+  return out;
+}
