@@ -1,0 +1,47 @@
+// The edge's Hono app: the routes of Contract 1, one error handler that always answers the
+// OpenAI error object, and JSON 404/405 for everything else.
+import { Hono } from "hono";
+import { ApiError, errorResponse } from "./errors.ts";
+import { playgroundPage } from "./playground/page.ts";
+import { generations } from "./routes/generations.ts";
+import { images } from "./routes/images.ts";
+import { interpolations } from "./routes/interpolations.ts";
+import { jobs } from "./routes/jobs.ts";
+import { openApiDocument } from "./routes/openapi.ts";
+import { variations } from "./routes/variations.ts";
+import type { AppEnv } from "./types.ts";
+
+/** Every route and its methods (HEAD comes with GET), for 405 + Allow on the others. */
+const routeMethods: Array<[RegExp, string[]]> = [
+  [/^\/$/, ["GET", "HEAD"]],
+  [/^\/openapi\.json$/, ["GET", "HEAD"]],
+  [/^\/v1\/images\/(generations|variations|interpolations)$/, ["POST"]],
+  [/^\/v1\/images\/[0-9a-f]{64}\/[0-9]+\.png$/, ["GET", "HEAD"]],
+  [/^\/v1\/jobs\/[^/]+(\/events)?$/, ["GET", "HEAD"]],
+];
+
+export const app = new Hono<AppEnv>()
+  .get("/", (c) => c.html(playgroundPage()))
+  .get("/openapi.json", (c) => c.json(openApiDocument(new URL(c.req.url).origin)))
+  .route("/", generations)
+  .route("/", variations)
+  .route("/", interpolations)
+  .route("/", images)
+  .route("/", jobs);
+
+app.notFound((c) => {
+  const path = new URL(c.req.url).pathname;
+  const allowed = routeMethods.find(([pattern]) => pattern.test(path))?.[1];
+  if (allowed && !allowed.includes(c.req.method)) {
+    const message = `Method ${c.req.method} is not allowed on ${path}; use ${allowed.join(", ")}.`;
+    const allow = { allow: allowed.join(", ") };
+    return errorResponse(new ApiError(405, message, null, "method_not_allowed", allow), c);
+  }
+  // Returned, not thrown: Hono does not route errors of the notFound handler to onError.
+  return errorResponse(
+    new ApiError(404, `Unknown route: ${c.req.method} ${path}.`, null, "not_found"),
+    c,
+  );
+});
+
+app.onError(errorResponse);

@@ -1,0 +1,164 @@
+// Render jobs: every default resolved (steps and guidance from the manifest, size, the seed
+// derived from the key) before the Contract 2 key is computed, so the key covers exactly what
+// the pool renders. Image i of a job is the R2 object `<key>/<i>.png`.
+import {
+  type GenerationRequest,
+  type InterpolationRequest,
+  type PixelParams,
+  poolGenerateRequestSchema,
+  poolInterpolateRequestSchema,
+  poolVariationRequestSchema,
+  resolveSeedAndKey,
+  type VariationFields,
+} from "@unclip/shared";
+import type { ServedBundle } from "../bundle/index.ts";
+import { ApiError } from "../errors.ts";
+import type { PoolOperation } from "../pool/client.ts";
+
+export const DEFAULT_SIZE = "256x256";
+
+export interface RenderJob {
+  kind: "generation" | "variation" | "interpolation";
+  operation: PoolOperation;
+  key: string;
+  /** Images this request needs: objects 0..count−1 of the key. */
+  count: number;
+  size: string;
+  seed: number;
+  bundle: string;
+  /** Resolved pixel parameters (seed included), stored as object metadata. */
+  params: PixelParams;
+  /** The pool request body, minus the deadline the pool client adds. */
+  payload: Record<string, unknown>;
+}
+
+function checkedSize(size: string | undefined, bundle: ServedBundle): string {
+  const resolved = size ?? DEFAULT_SIZE;
+  if (!bundle.sizes.includes(resolved)) {
+    throw new ApiError(
+      400,
+      `Invalid 'size': ${resolved} is not served by this model; use one of ${bundle.sizes.join(", ")}.`,
+      "size",
+      "invalid_value",
+    );
+  }
+  return resolved;
+}
+
+function textParams(
+  req: Pick<
+    GenerationRequest,
+    "size" | "steps" | "decoder_guidance_scale" | "prior_steps" | "prior_guidance_scale"
+  >,
+  bundle: ServedBundle,
+) {
+  const { prior, decoder } = bundle.manifest.stages;
+  return {
+    size: checkedSize(req.size, bundle),
+    decoder_steps: req.steps ?? decoder.default_steps,
+    decoder_guidance_scale: req.decoder_guidance_scale ?? decoder.default_guidance,
+    prior_steps: req.prior_steps ?? prior.default_steps,
+    prior_guidance_scale: req.prior_guidance_scale ?? prior.default_guidance,
+  };
+}
+
+export async function generationJob(
+  req: GenerationRequest,
+  bundle: ServedBundle,
+): Promise<RenderJob> {
+  const params = textParams(req, bundle);
+  const { seed, key } = await resolveSeedAndKey(
+    { bundle: bundle.id, kind: "generation", tokenIds: [bundle.tokenizer.ids(req.prompt)], params },
+    req.seed,
+  );
+  const payload = poolGenerateRequestSchema.parse({
+    prompt: req.prompt,
+    n: req.n,
+    bundle: bundle.id,
+    seed,
+    cache_key: key,
+    ...params,
+  });
+  return {
+    kind: "generation",
+    operation: "generate",
+    key,
+    count: req.n,
+    size: params.size,
+    seed,
+    bundle: bundle.id,
+    params: { ...params, seed },
+    payload,
+  };
+}
+
+export async function interpolationJob(
+  req: InterpolationRequest,
+  bundle: ServedBundle,
+): Promise<RenderJob> {
+  const params = { ...textParams(req, bundle), mode: req.mode, frames: req.frames };
+  const { seed, key } = await resolveSeedAndKey(
+    {
+      bundle: bundle.id,
+      kind: "interpolation",
+      tokenIds: [bundle.tokenizer.ids(req.prompt), bundle.tokenizer.ids(req.target_prompt)],
+      params,
+    },
+    req.seed,
+  );
+  const payload = poolInterpolateRequestSchema.parse({
+    prompt: req.prompt,
+    target_prompt: req.target_prompt,
+    bundle: bundle.id,
+    seed,
+    cache_key: key,
+    ...params,
+  });
+  return {
+    kind: "interpolation",
+    operation: "interpolate",
+    key,
+    count: req.frames,
+    size: params.size,
+    seed,
+    bundle: bundle.id,
+    params: { ...params, seed },
+    payload,
+  };
+}
+
+export async function variationJob(
+  fields: VariationFields,
+  image: { sha256: string; base64: string },
+  bundle: ServedBundle,
+): Promise<RenderJob> {
+  const { decoder } = bundle.manifest.stages;
+  const params = {
+    size: checkedSize(fields.size, bundle),
+    decoder_steps: fields.steps ?? decoder.default_steps,
+    decoder_guidance_scale: fields.decoder_guidance_scale ?? decoder.default_guidance,
+  };
+  const { seed, key } = await resolveSeedAndKey(
+    { bundle: bundle.id, kind: "variation", tokenIds: [], imageSha256: image.sha256, params },
+    fields.seed,
+  );
+  const payload = poolVariationRequestSchema.parse({
+    image_b64: image.base64,
+    n: fields.n,
+    bundle: bundle.id,
+    seed,
+    cache_key: key,
+    ...params,
+  });
+  return {
+    kind: "variation",
+    operation: "variations",
+    key,
+    count: fields.n,
+    size: params.size,
+    seed,
+    bundle: bundle.id,
+    params: { ...params, seed, image_sha256: image.sha256 },
+    payload,
+  };
+}

@@ -1,0 +1,60 @@
+// Configuration parsed once per isolate by one zod schema; a bad setup answers 500 with a
+// message naming every invalid variable instead of failing somewhere deep in a request.
+import { z } from "zod";
+import { ApiError } from "./errors.ts";
+
+const positiveInt = (fallback: number) =>
+  z.coerce.number().int("must be an integer").positive("must be positive").default(fallback);
+
+const commaList = z
+  .string()
+  .default("")
+  .transform((s) =>
+    s
+      .split(",")
+      .map((item) => item.trim())
+      .filter((item) => item.length > 0),
+  );
+
+export const edgeConfigSchema = z.object({
+  POOL_URL: commaList.pipe(
+    z
+      .array(z.url({ protocol: /^https?$/, error: "must be http(s) URLs" }))
+      .min(1, "must list at least one runner URL"),
+  ),
+  POOL_SECRET: z.string({ error: "is not set" }).min(1, "must not be empty"),
+  POOL_TIMEOUT_MS: positiveInt(120_000),
+  POOL_MAX_ATTEMPTS: positiveInt(4),
+  DEV_API_KEY_SHA256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, "must be a lowercase hex sha256")
+    .optional()
+    .or(z.literal("").transform(() => undefined)),
+  RATE_LIMIT_UNITS_PER_MINUTE: positiveInt(120),
+  RATE_LIMIT_BURST_UNITS: positiveInt(160),
+  BLOCKED_TERMS: commaList,
+});
+
+export type EdgeConfig = z.infer<typeof edgeConfigSchema>;
+
+const parsedConfigs = new WeakMap<object, EdgeConfig>();
+
+export function configOf(env: Env): EdgeConfig {
+  const cached = parsedConfigs.get(env);
+  if (cached) return cached;
+  const result = edgeConfigSchema.safeParse(env);
+  if (!result.success) {
+    const problems = result.error.issues
+      .map((issue) => `${issue.path.join(".")} ${issue.message}`)
+      .join("; ");
+    console.error(`edge: invalid configuration: ${problems}`);
+    throw new ApiError(
+      500,
+      `The server is misconfigured: ${problems}`,
+      null,
+      "server_misconfigured",
+    );
+  }
+  parsedConfigs.set(env, result.data);
+  return result.data;
+}

@@ -1,0 +1,156 @@
+// JobStore: one object per async job. `start` records the job and schedules its alarm; the
+// alarm renders through the cache (so jobs share single flights with synchronous requests);
+// progress from the pool is kept and pushed to every open event stream of the job.
+
+import { DurableObject } from "cloudflare:workers";
+import type { JobStatus, PoolProgressEvent } from "@unclip/shared";
+import { renderThroughCache } from "../cache/index.ts";
+import type { RenderJob } from "../cache/render.ts";
+import { imagesData } from "../cache/store.ts";
+import { ApiError } from "../errors.ts";
+import { formatServerSentEvent } from "../pool/sse.ts";
+
+export interface JobSpec {
+  id: string;
+  ownerHash: string;
+  job: RenderJob;
+  responseFormat: "url" | "b64_json";
+  origin: string;
+}
+
+interface JobRecord {
+  spec: JobSpec;
+  status: JobStatus["status"];
+  progress: number;
+  created: number;
+  error?: JobStatus["error"];
+}
+
+const encoder = new TextEncoder();
+
+export class JobStore extends DurableObject<Env> {
+  #streams = new Set<WritableStreamDefaultWriter<Uint8Array>>();
+
+  #record(): JobRecord | undefined {
+    return this.ctx.storage.kv.get<JobRecord>("job");
+  }
+
+  async start(spec: JobSpec): Promise<JobStatus> {
+    const record: JobRecord = {
+      spec,
+      status: "queued",
+      progress: 0,
+      created: Math.floor(Date.now() / 1000),
+    };
+    this.ctx.storage.kv.put("job", record);
+    await this.ctx.storage.setAlarm(Date.now());
+    return this.#statusOf(record);
+  }
+
+  /** The job as its owner sees it; undefined for anyone else (they get a 404). */
+  async status(ownerHash: string): Promise<JobStatus | undefined> {
+    const record = this.#record();
+    if (!record || record.spec.ownerHash !== ownerHash) return undefined;
+    return this.#statusOf(record);
+  }
+
+  progress(event: PoolProgressEvent): void {
+    const record = this.#record();
+    if (record?.status !== "running" || event.progress <= record.progress) return;
+    record.progress = event.progress;
+    this.ctx.storage.kv.put("job", record);
+    this.#broadcast("progress", {
+      ...this.#brief(record),
+      stage: event.stage,
+      step: event.step,
+      total: event.total,
+    });
+  }
+
+  override async alarm(): Promise<void> {
+    const record = this.#record();
+    if (record?.status !== "queued") return;
+    record.status = "running";
+    this.ctx.storage.kv.put("job", record);
+    this.#broadcast("progress", this.#brief(record));
+    try {
+      await renderThroughCache(record.spec.job, this.env, record.spec.id);
+      record.status = "succeeded";
+      record.progress = 1;
+    } catch (error) {
+      record.status = "failed";
+      const known =
+        error instanceof ApiError
+          ? error
+          : new ApiError(500, "Rendering failed unexpectedly.", null, "internal_error");
+      if (!(error instanceof ApiError)) console.error(`edge: job ${record.spec.id} failed`, error);
+      record.error = known.body.error;
+    }
+    this.ctx.storage.kv.put("job", record);
+    const final = await this.#statusOf(record);
+    this.#broadcast(record.status === "succeeded" ? "result" : "error", final);
+    for (const writer of this.#streams) writer.close().catch(() => {});
+    this.#streams.clear();
+  }
+
+  /** GET /v1/jobs/:id/events, forwarded here: an SSE stream until the job ends. */
+  override async fetch(request: Request): Promise<Response> {
+    const record = this.#record();
+    if (!record || record.spec.ownerHash !== request.headers.get("x-unclip-owner")) {
+      return new ApiError(404, "No such job.", "id", "job_not_found").toResponse();
+    }
+    const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
+    const writer = writable.getWriter();
+    const done = record.status === "succeeded" || record.status === "failed";
+    const first = done
+      ? formatServerSentEvent(
+          record.status === "succeeded" ? "result" : "error",
+          await this.#statusOf(record),
+        )
+      : formatServerSentEvent("progress", this.#brief(record));
+    writer.write(encoder.encode(first)).catch(() => {});
+    if (done) writer.close().catch(() => {});
+    else this.#streams.add(writer);
+    return new Response(readable, {
+      headers: {
+        "content-type": "text/event-stream; charset=utf-8",
+        "cache-control": "no-cache",
+      },
+    });
+  }
+
+  #brief(record: JobRecord) {
+    return {
+      id: record.spec.id,
+      object: "image.job",
+      status: record.status,
+      progress: record.progress,
+    };
+  }
+
+  #broadcast(event: string, data: unknown): void {
+    const bytes = encoder.encode(formatServerSentEvent(event, data));
+    for (const writer of this.#streams) {
+      writer.write(bytes).catch(() => this.#streams.delete(writer));
+    }
+  }
+
+  async #statusOf(record: JobRecord): Promise<JobStatus> {
+    const status: JobStatus = {
+      id: record.spec.id,
+      object: "image.job",
+      status: record.status,
+      progress: record.progress,
+      created: record.created,
+    };
+    if (record.status === "succeeded") {
+      const { job, responseFormat, origin } = record.spec;
+      status.result = {
+        created: record.created,
+        data: await imagesData(job, responseFormat, origin, this.env),
+      };
+    }
+    if (record.error) status.error = record.error;
+    return status;
+  }
+}

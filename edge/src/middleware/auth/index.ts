@@ -1,0 +1,51 @@
+// Bearer-key authentication: keys are stored only as sha256 hashes in the API_KEYS KV
+// namespace (value: JSON {name, rate_per_minute?, burst?}); the local environment also
+// accepts the documented development key through DEV_API_KEY_SHA256.
+import { sha256Hex } from "@unclip/shared";
+import type { MiddlewareHandler } from "hono";
+import { z } from "zod";
+import { configOf } from "../../config.ts";
+import { ApiError } from "../../errors.ts";
+import type { AppEnv } from "../../types.ts";
+
+export const apiKeyRecordSchema = z.object({
+  name: z.string().min(1),
+  /** Token bucket refill for this key, in 256×256-image units per minute. */
+  rate_per_minute: z.number().positive().optional(),
+  /** Token bucket capacity for this key, in units. */
+  burst: z.number().positive().optional(),
+});
+export type ApiKeyRecord = z.infer<typeof apiKeyRecordSchema>;
+
+export interface ApiKey extends ApiKeyRecord {
+  /** sha256 of the bearer key: the only form in which the key is stored or used as an id. */
+  hash: string;
+}
+
+const invalidKey = (message: string) => new ApiError(401, message, null, "invalid_api_key");
+
+/** The key a bearer token belongs to, or a 401 ApiError. */
+export async function authenticate(authorization: string | undefined, env: Env): Promise<ApiKey> {
+  if (!authorization) {
+    throw invalidKey("You didn't provide an API key. Send it as 'Authorization: Bearer <key>'.");
+  }
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(authorization);
+  if (!match) throw invalidKey("The Authorization header must be 'Bearer <key>'.");
+  const hash = await sha256Hex(match[1]);
+  const config = configOf(env);
+  if (config.DEV_API_KEY_SHA256 && hash === config.DEV_API_KEY_SHA256) {
+    return { hash, name: "local development key" };
+  }
+  const stored = await env.API_KEYS.get(hash, "json");
+  const record = apiKeyRecordSchema.safeParse(stored);
+  if (stored === null || !record.success) {
+    if (stored !== null) console.error(`edge: API_KEYS record ${hash.slice(0, 8)}… is malformed`);
+    throw invalidKey("Incorrect API key provided.");
+  }
+  return { hash, ...record.data };
+}
+
+export const requireApiKey: MiddlewareHandler<AppEnv> = async (c, next) => {
+  c.set("apiKey", await authenticate(c.req.header("authorization"), c.env));
+  await next();
+};

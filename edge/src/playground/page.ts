@@ -1,0 +1,3 @@
+export function playgroundPage(): string {
+  return "<!doctype html><title>unclip</title>";
+}

@@ -1,0 +1,112 @@
+// POST /v1/images/variations (OpenAI-compatible multipart): a square PNG ≤ 4 MB, checked from
+// its header before anything decodes it, rendered through its CLIP image embedding.
+import {
+  base64FromBytes,
+  MAX_VARIATION_IMAGE_BYTES,
+  sha256Hex,
+  variationFieldsSchema,
+} from "@unclip/shared";
+import { Hono } from "hono";
+import { servedBundle } from "../bundle/index.ts";
+import { variationJob } from "../cache/render.ts";
+import { ApiError } from "../errors.ts";
+import { readPngHeader } from "../images/png.ts";
+import { requireApiKey } from "../middleware/auth/index.ts";
+import { body } from "../middleware/body/index.ts";
+import { chargeRequest, costOf, rateLimit } from "../middleware/ratelimit/index.ts";
+import type { AppEnv } from "../types.ts";
+import { imagesFor } from "./generations.ts";
+
+/** The image plus the other fields and multipart framing. */
+export const MAX_VARIATION_BODY_BYTES = MAX_VARIATION_IMAGE_BYTES + 64 * 1024;
+
+export interface VariationUpload {
+  fields: Record<string, string>;
+  image: Uint8Array;
+}
+
+/** Splits a multipart body into its text fields and the `image` file, with errors that name it. */
+export async function readVariationForm(
+  bytes: Uint8Array,
+  contentType: string,
+): Promise<VariationUpload> {
+  let form: FormData;
+  try {
+    form = await new Request("http://form.invalid/", {
+      method: "POST",
+      headers: { "content-type": contentType },
+      body: bytes,
+    }).formData();
+  } catch {
+    throw new ApiError(
+      400,
+      "We could not parse the multipart body of your request.",
+      null,
+      "invalid_multipart",
+    );
+  }
+  const fields: Record<string, string> = {};
+  let image: Uint8Array | undefined;
+  for (const [name, value] of form.entries()) {
+    if (name === "image") {
+      if (typeof value === "string") {
+        throw new ApiError(
+          400,
+          "Invalid 'image': must be a file upload.",
+          "image",
+          "invalid_value",
+        );
+      }
+      image = new Uint8Array(await value.arrayBuffer());
+    } else if (typeof value === "string") {
+      fields[name] = value;
+    } else {
+      throw new ApiError(400, `Invalid '${name}': must not be a file.`, name, "invalid_value");
+    }
+  }
+  if (!image)
+    throw new ApiError(
+      400,
+      "Missing 'image': upload a PNG file.",
+      "image",
+      "missing_required_parameter",
+    );
+  if (image.byteLength > MAX_VARIATION_IMAGE_BYTES) {
+    throw new ApiError(
+      413,
+      `Invalid 'image': ${image.byteLength} bytes is over the ${MAX_VARIATION_IMAGE_BYTES}-byte limit.`,
+      "image",
+      "image_too_large",
+    );
+  }
+  return { fields, image };
+}
+
+export const variations = new Hono<AppEnv>().post(
+  "/v1/images/variations",
+  requireApiKey,
+  rateLimit,
+  body("multipart/form-data", MAX_VARIATION_BODY_BYTES),
+  async (c) => {
+    const upload = await readVariationForm(c.get("bodyBytes"), c.req.header("content-type") ?? "");
+    const parsed = variationFieldsSchema.safeParse(upload.fields);
+    if (!parsed.success) throw ApiError.fromZod(parsed.error);
+    readPngHeader(upload.image);
+    const job = await variationJob(
+      parsed.data,
+      { sha256: await sha256Hex(upload.image), base64: base64FromBytes(upload.image) },
+      servedBundle,
+    );
+    await chargeRequest(c, costOf(job.count, job.size));
+    c.header("x-unclip-cache-key", job.key);
+    const origin = new URL(c.req.url).origin;
+    const { response, generated } = await imagesFor(
+      job,
+      parsed.data.response_format,
+      origin,
+      c.env,
+    );
+    c.header("x-unclip-cache", generated ? "miss" : "hit");
+    return c.json(response);
+  },
+);

@@ -1,0 +1,37 @@
+// Shared pieces of the edge's Worker tests: API keys seeded in the real KV, and requests.
+import { SELF } from "cloudflare:test";
+import { env } from "cloudflare:workers";
+import { sha256Hex } from "@unclip/shared";
+
+export const DEV_KEY = "sk-local-dev";
+export const ORIGIN = "https://edge.test";
+
+let counter = 0;
+/** A fresh API key (own token bucket) stored as its hash, as production stores them. */
+export async function newApiKey(
+  policy: { burst?: number; rate_per_minute?: number } = {},
+): Promise<string> {
+  const key = `sk-test-${Date.now().toString(36)}-${counter++}-${Math.random().toString(36).slice(2)}`;
+  await env.API_KEYS.put(await sha256Hex(key), JSON.stringify({ name: "test key", ...policy }));
+  return key;
+}
+
+export function postJson(path: string, body: unknown, apiKey: string | null = DEV_KEY) {
+  const headers: Record<string, string> = { "content-type": "application/json" };
+  if (apiKey) headers.authorization = `Bearer ${apiKey}`;
+  return SELF.fetch(`${ORIGIN}${path}`, {
+    method: "POST",
+    headers,
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
+export function generate(body: Record<string, unknown>, apiKey: string | null = DEV_KEY) {
+  return postJson("/v1/images/generations", body, apiKey);
+}
+
+/** A seed no other test uses, so the cache key is fresh (with the fixture's word-level
+ *  tokenizer, unknown words all map to [UNK], so prompts alone don't separate keys). */
+export function uniqueSeed(): number {
+  return Math.floor(Math.random() * 4_000_000_000);
+}
