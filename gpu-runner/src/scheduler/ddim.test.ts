@@ -1,6 +1,11 @@
 import { describe, expect, it } from "vitest";
 import { ddimSigma, ddimStep, guide, x0AndEps } from "./ddim.ts";
 
+function expectAllClose(actual: ArrayLike<number>, expected: ArrayLike<number>, digits = 6) {
+  expect(actual.length).toBe(expected.length);
+  for (let i = 0; i < actual.length; i++) expect(actual[i]).toBeCloseTo(expected[i], digits);
+}
+
 const x0True = new Float64Array([0.5, -0.25, 0.9, -1]);
 const epsTrue = new Float64Array([0.3, -1.2, 0.7, 2.0]);
 const noisy = (ab: number) =>
@@ -18,8 +23,8 @@ describe("x0AndEps", () => {
   for (const [prediction, pred] of Object.entries(cases)) {
     it(`recovers x0 and eps from a perfect ${prediction} prediction`, () => {
       const { x0, eps } = x0AndEps(x, pred, ab, prediction as "eps" | "x0" | "v");
-      x0.forEach((v, i) => expect(v).toBeCloseTo(x0True[i], 6));
-      eps.forEach((v, i) => expect(v).toBeCloseTo(epsTrue[i], 6));
+      expectAllClose(x0, x0True);
+      expectAllClose(eps, epsTrue);
     });
   }
 });
@@ -34,11 +39,11 @@ describe("ddimStep", () => {
       clipX0: false,
       eta: 0,
     });
-    noisy(abNext).forEach((v, i) => expect(next[i]).toBeCloseTo(v, 6));
+    expectAllClose(next, noisy(abNext));
   });
 
   it("returns the (clipped) x0 estimate at the last step", () => {
-    const out = ddimStep(noisy(0.5), [2, -3, 0.1, 0.2], {
+    const out = ddimStep(noisy(0.5), Float64Array.of(2, -3, 0.1, 0.2), {
       alphaBar: 0.5,
       alphaBarNext: 1,
       prediction: "x0",
@@ -64,9 +69,8 @@ describe("ddimStep", () => {
     expect(() => ddimStep(noisy(0.2), x0True, step)).toThrow(/noise array/);
     // Same x0, less eps weight, plus σ: compare against the closed form.
     const ceps = Math.sqrt(1 - 0.6 - sigma ** 2);
-    withNoise.forEach((v, i) =>
-      expect(v).toBeCloseTo(Math.sqrt(0.6) * x0True[i] + ceps * epsTrue[i] + sigma, 5),
-    );
+    const closedForm = x0True.map((x0, i) => Math.sqrt(0.6) * x0 + ceps * epsTrue[i] + sigma);
+    expectAllClose(withNoise, closedForm, 5);
     expect(withNoise).not.toEqual(deterministic);
   });
 });

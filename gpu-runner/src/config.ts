@@ -1,0 +1,86 @@
+// The runner's configuration: environment variables parsed once at start by one zod schema;
+// the process refuses to start with a message naming every invalid variable.
+import { z } from "zod";
+import { RunnerError } from "./errors.ts";
+
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+
+export const PROVIDERS = ["cuda", "cpu"] as const;
+export type ExecutionProvider = (typeof PROVIDERS)[number];
+
+const envSchema = z
+  .object({
+    NODE_ENV: z.string().optional(),
+    UNCLIP_PORT: int(1, 65_535).default(8790),
+    UNCLIP_HOST: z.string().min(1).default("0.0.0.0"),
+    UNCLIP_BUNDLE: z.string().min(1).default("models/tiny-test"),
+    /** Execution providers in priority order, e.g. "cuda,cpu". */
+    UNCLIP_PROVIDERS: z
+      .string()
+      .default("cpu")
+      .transform((s) => s.split(",").map((p) => p.trim().toLowerCase()))
+      .pipe(z.array(z.enum(PROVIDERS)).min(1)),
+    /** onnxruntime intra-op threads; 0 lets onnxruntime pick (all cores). */
+    UNCLIP_INTRA_OP_THREADS: int(0, 1024).default(0),
+    /** Rows per network call (a guided sample counts twice: conditional + unconditional). */
+    UNCLIP_MAX_BATCH: int(1, 4096).default(16),
+    /** Images held at once (waiting + running); a job that does not fit gets 503. */
+    UNCLIP_MAX_QUEUE: int(1, 100_000).default(64),
+    UNCLIP_POOL_SECRET: z.string().min(8, "must be at least 8 characters").optional(),
+    /** Longest a job may take from arrival; the edge's `deadline` can only shorten it. */
+    UNCLIP_JOB_TIMEOUT_MS: int(100, 3_600_000).default(120_000),
+    /** On SIGTERM, how long to finish held work before exiting anyway. */
+    UNCLIP_DRAIN_TIMEOUT_MS: int(0, 3_600_000).default(60_000),
+    /** DDIM η for all stages: 0 deterministic DDIM, 1 ancestral. */
+    UNCLIP_DDIM_ETA: z.coerce.number().min(0).max(1).default(0),
+  })
+  .superRefine((env, ctx) => {
+    if (env.UNCLIP_POOL_SECRET === undefined && env.NODE_ENV === "production") {
+      ctx.addIssue({
+        code: "custom",
+        path: ["UNCLIP_POOL_SECRET"],
+        message: "is required when NODE_ENV=production",
+      });
+    }
+  });
+
+export interface RunnerConfig {
+  port: number;
+  host: string;
+  bundleDir: string;
+  providers: ExecutionProvider[];
+  intraOpThreads: number;
+  maxBatch: number;
+  maxQueue: number;
+  poolSecret: string;
+  jobTimeoutMs: number;
+  drainTimeoutMs: number;
+  ddimEta: number;
+}
+
+/** Local runs only: production refuses to start without UNCLIP_POOL_SECRET. */
+export const DEV_POOL_SECRET = "dev-pool-secret";
+
+export function parseConfig(env: Record<string, string | undefined>): RunnerConfig {
+  // Empty strings count as unset, so `UNCLIP_PORT= npm start` keeps the default.
+  const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ""));
+  const parsed = envSchema.safeParse(present);
+  if (!parsed.success) {
+    const lines = parsed.error.issues.map((i) => `  ${i.path.join(".")}: ${i.message}`);
+    throw new RunnerError("bad_config", `invalid configuration:\n${lines.join("\n")}`);
+  }
+  const e = parsed.data;
+  return {
+    port: e.UNCLIP_PORT,
+    host: e.UNCLIP_HOST,
+    bundleDir: e.UNCLIP_BUNDLE,
+    providers: e.UNCLIP_PROVIDERS,
+    intraOpThreads: e.UNCLIP_INTRA_OP_THREADS,
+    maxBatch: e.UNCLIP_MAX_BATCH,
+    maxQueue: e.UNCLIP_MAX_QUEUE,
+    poolSecret: e.UNCLIP_POOL_SECRET ?? DEV_POOL_SECRET,
+    jobTimeoutMs: e.UNCLIP_JOB_TIMEOUT_MS,
+    drainTimeoutMs: e.UNCLIP_DRAIN_TIMEOUT_MS,
+    ddimEta: e.UNCLIP_DDIM_ETA,
+  };
+}

@@ -1,0 +1,124 @@
+// One sample being denoised by one diffusion stage, as a work item for the batch scheduler:
+// each call it offers x_t and its own timestep (plus the unconditional row when guided), and
+// on the outputs it applies guidance and one DDIM step. The denoising loop is this item
+// passing through the scheduler once per respaced timestep.
+import type { PredictionType } from "@unclip/shared";
+import type { FeedRow, JobContext, WorkItem } from "../batching/scheduler.ts";
+import { gaussianNoise } from "../noise.ts";
+import { ddimStep, guide, stepNeedsNoise } from "../scheduler/ddim.ts";
+import { respacedTimesteps } from "../scheduler/schedule.ts";
+
+/** The fixed diffusion process of one stage of the bundle. */
+export interface DiffusionProcess {
+  /** Scheduler stage key, e.g. "decoder" or "upsampler_0". */
+  stage: string;
+  prediction: PredictionType;
+  /** ᾱ over the original T timesteps, float64. */
+  alphasCumprod: Float64Array;
+  /** Images are clipped to [-1, 1] at each x0 estimate; the prior's embeddings are not. */
+  clipX0: boolean;
+  /** NOISE_STAGE code of this stage's noise stream. */
+  noiseStage: number;
+  /** Name of the prediction output (Contract 4: "pred"). */
+  output: string;
+}
+
+export interface DiffusionSampleInit {
+  process: DiffusionProcess;
+  job: JobContext;
+  /** Initial noise x_T (copied, never mutated). */
+  x: Float32Array;
+  steps: number;
+  /** 1 runs the conditional row only (as the Python sampler does); otherwise u + s(c − u). */
+  guidance: number;
+  eta: number;
+  /** Inputs other than x_t and timestep, per sample. */
+  conditional: Record<string, Float32Array>;
+  /** The same inputs with the conditioning dropped; required when guidance ≠ 1. */
+  unconditional?: Record<string, Float32Array>;
+  /** Seed and image index of the step noise (η > 0). */
+  seed: number;
+  index: number;
+  onStep?(step: number, total: number): void;
+}
+
+export class DiffusionSample implements WorkItem {
+  readonly stage: string;
+  readonly job: JobContext;
+  readonly timesteps: number[];
+  private x: Float32Array;
+  private stepIndex = 0;
+
+  constructor(private readonly init: DiffusionSampleInit) {
+    this.stage = init.process.stage;
+    this.job = init.job;
+    this.x = init.x;
+    this.timesteps = respacedTimesteps(init.process.alphasCumprod.length, init.steps);
+    if (this.guided && !init.unconditional) {
+      throw new Error(`${this.stage}: guidance ${init.guidance} needs unconditional inputs`);
+    }
+  }
+
+  get guided(): boolean {
+    return this.init.guidance !== 1;
+  }
+
+  /** The current x: the final sample once all steps are done. */
+  get sample(): Float32Array {
+    return this.x;
+  }
+
+  rows(): FeedRow[] {
+    const base = {
+      x_t: this.x,
+      timestep: Float32Array.of(this.timesteps[this.stepIndex]),
+    };
+    const rows: FeedRow[] = [{ ...this.init.conditional, ...base }];
+    if (this.guided) rows.push({ ...this.init.unconditional!, ...base });
+    return rows;
+  }
+
+  consume(outputs: Record<string, Float32Array>[]): boolean {
+    const { process } = this.init;
+    const name = process.output;
+    const pred = this.guided
+      ? guide(outputs[0][name], outputs[1][name], this.init.guidance)
+      : outputs[0][name];
+    const i = this.stepIndex;
+    const ab = process.alphasCumprod;
+    const step = {
+      alphaBar: ab[this.timesteps[i]],
+      alphaBarNext: i + 1 < this.timesteps.length ? ab[this.timesteps[i + 1]] : 1,
+      prediction: process.prediction,
+      clipX0: process.clipX0,
+      eta: this.init.eta,
+    };
+    const noise = stepNeedsNoise(step)
+      ? gaussianNoise(
+          { seed: this.init.seed, index: this.init.index, stage: process.noiseStage, step: i + 1 },
+          this.x.length,
+        )
+      : undefined;
+    this.x = ddimStep(this.x, pred, step, noise);
+    this.stepIndex += 1;
+    this.init.onStep?.(this.stepIndex, this.timesteps.length);
+    return this.stepIndex === this.timesteps.length;
+  }
+}
+
+/** A single-call item (text or image encoder): feeds in, outputs kept. */
+export class EncoderCall implements WorkItem {
+  outputs: Record<string, Float32Array>[] = [];
+  constructor(
+    readonly stage: string,
+    readonly job: JobContext,
+    private readonly feeds: FeedRow[],
+  ) {}
+  rows(): FeedRow[] {
+    return this.feeds;
+  }
+  consume(outputs: Record<string, Float32Array>[]): boolean {
+    this.outputs = outputs;
+    return true;
+  }
+}

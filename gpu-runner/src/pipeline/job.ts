@@ -1,0 +1,37 @@
+// A job as the pipeline sees it: identity, cancellation, deadline and progress accounting
+// (network steps done / planned), reported as Contract 3 progress events.
+import type { PoolProgressEvent } from "@unclip/shared";
+import type { JobContext } from "../batching/scheduler.ts";
+
+export type ProgressStage = PoolProgressEvent["stage"];
+
+let nextId = 0;
+
+export class Job implements JobContext {
+  readonly id = `job-${++nextId}`;
+  readonly startedAt = performance.now();
+  private planned = 0;
+  private done = 0;
+
+  constructor(
+    readonly deadline: number,
+    readonly signal?: AbortSignal,
+    private readonly onProgress?: (event: PoolProgressEvent) => void,
+  ) {}
+
+  /** Adds network steps the job will take (progress denominator). */
+  plan(steps: number): void {
+    this.planned += steps;
+  }
+
+  /** One step of `stage` done: `step` of `total` within that stage for one sample. */
+  advance(stage: ProgressStage, step: number, total: number): void {
+    this.done += 1;
+    this.report(stage, step, total);
+  }
+
+  report(stage: ProgressStage, step: number, total: number): void {
+    const progress = this.planned === 0 ? 0 : Math.min(1, this.done / this.planned);
+    this.onProgress?.({ stage, step, total, progress });
+  }
+}
