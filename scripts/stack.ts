@@ -1,0 +1,203 @@
+// The local stack as code: N gpu-runner processes and the Worker under `wrangler dev`
+// (local R2/KV/Durable Objects persisted to a state folder). Used by `npm start` and by the
+// cross-part tests in tests/, so both exercise exactly the same processes.
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdirSync } from "node:fs";
+import { createServer } from "node:net";
+import { resolve } from "node:path";
+
+export const REPO_ROOT = resolve(import.meta.dirname, "..");
+export const LOCAL_API_KEY = "sk-local-dev";
+export const LOCAL_POOL_SECRET = "dev-pool-secret";
+
+export interface StackOptions {
+  runners?: number;
+  /** Bundle directory, relative to the repo root or absolute. */
+  bundle?: string;
+  edgePort?: number;
+  runnerPorts?: number[];
+  stateDir?: string;
+  /** Extra env for every runner (e.g. UNCLIP_MAX_QUEUE for a fault test). */
+  runnerEnv?: Record<string, string>;
+  /** Extra `--var NAME:value` for the Worker. */
+  edgeVars?: Record<string, string>;
+  /** Forward child output to this process's stdout/stderr. */
+  verbose?: boolean;
+  readyTimeoutMs?: number;
+}
+
+export interface ManagedProcess {
+  name: string;
+  url: string;
+  port: number;
+  child: ChildProcess;
+  /** Output kept for error messages when a process dies during start. */
+  log: string[];
+}
+
+export interface Stack {
+  edgeUrl: string;
+  runners: ManagedProcess[];
+  edge: ManagedProcess;
+  stop(): Promise<void>;
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolvePort, reject) => {
+    const server = createServer();
+    server.unref();
+    server.on("error", reject);
+    server.listen(0, "127.0.0.1", () => {
+      const address = server.address();
+      const port = typeof address === "object" && address ? address.port : 0;
+      server.close(() => resolvePort(port));
+    });
+  });
+}
+
+function launch(
+  name: string,
+  command: string,
+  args: string[],
+  env: Record<string, string>,
+  port: number,
+  verbose: boolean,
+): ManagedProcess {
+  const child = spawn(command, args, {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+    // Own process group, so stopping the stack also stops wrangler's workerd children.
+    detached: true,
+  });
+  const log: string[] = [];
+  const keep = (chunk: Buffer) => {
+    const text = chunk.toString();
+    log.push(text);
+    if (log.length > 200) log.shift();
+    if (verbose) process.stdout.write(text.replace(/^/gm, `[${name}] `));
+  };
+  child.stdout?.on("data", keep);
+  child.stderr?.on("data", keep);
+  return { name, url: `http://127.0.0.1:${port}`, port, child, log };
+}
+
+async function waitReady(proc: ManagedProcess, path: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    if (proc.child.exitCode !== null) {
+      throw new Error(`${proc.name} exited with ${proc.child.exitCode} during start:\n${proc.log.join("")}`);
+    }
+    try {
+      const res = await fetch(`${proc.url}${path}`, { signal: AbortSignal.timeout(2000) });
+      if (res.ok) return;
+    } catch {
+      // not listening yet
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  throw new Error(`${proc.name} not ready at ${proc.url}${path} after ${timeoutMs} ms:\n${proc.log.join("")}`);
+}
+
+/** Sends a signal to the process group (tsx and wrangler each start children of their own). */
+export function signal(proc: ManagedProcess, sig: NodeJS.Signals): void {
+  if (proc.child.pid === undefined || proc.child.exitCode !== null) return;
+  try {
+    process.kill(-proc.child.pid, sig);
+  } catch {
+    // already gone
+  }
+}
+
+export async function stopProcess(proc: ManagedProcess, timeoutMs = 15_000): Promise<void> {
+  if (proc.child.exitCode !== null || proc.child.signalCode !== null) return;
+  const exited = new Promise<void>((r) => proc.child.once("exit", () => r()));
+  signal(proc, "SIGTERM");
+  const timer = setTimeout(() => signal(proc, "SIGKILL"), timeoutMs);
+  await exited;
+  clearTimeout(timer);
+}
+
+export function startRunner(
+  port: number,
+  bundle: string,
+  env: Record<string, string> = {},
+  verbose = false,
+  name = "runner",
+): ManagedProcess {
+  const tsx = resolve(REPO_ROOT, "node_modules/.bin/tsx");
+  return launch(
+    name,
+    tsx,
+    ["gpu-runner/src/main.ts"],
+    {
+      UNCLIP_PORT: String(port),
+      UNCLIP_BUNDLE: bundle,
+      UNCLIP_POOL_SECRET: LOCAL_POOL_SECRET,
+      ...env,
+    },
+    port,
+    verbose,
+  );
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
+  const runnerCount = options.runners ?? 1;
+  const bundle = resolve(REPO_ROOT, options.bundle ?? "models/tiny-test");
+  const stateDir = resolve(REPO_ROOT, options.stateDir ?? ".state");
+  const verbose = options.verbose ?? false;
+  const readyTimeoutMs = options.readyTimeoutMs ?? 120_000;
+  mkdirSync(stateDir, { recursive: true });
+
+  const runnerPorts = options.runnerPorts ?? [];
+  while (runnerPorts.length < runnerCount) runnerPorts.push(await freePort());
+  const runners = runnerPorts
+    .slice(0, runnerCount)
+    .map((port, i) => startRunner(port, bundle, options.runnerEnv, verbose, `runner-${i + 1}`));
+
+  const edgePort = options.edgePort ?? (await freePort());
+  const vars: Record<string, string> = {
+    POOL_URL: runners.map((r) => r.url).join(","),
+    ...options.edgeVars,
+  };
+  const wrangler = resolve(REPO_ROOT, "node_modules/.bin/wrangler");
+  const edge = launch(
+    "edge",
+    wrangler,
+    [
+      "dev",
+      "--config",
+      "wrangler.toml",
+      "--ip",
+      "127.0.0.1",
+      "--port",
+      String(edgePort),
+      "--inspector-port",
+      String(await freePort()),
+      "--persist-to",
+      resolve(stateDir, "wrangler"),
+      "--show-interactive-dev-session=false",
+      "--log-level",
+      "warn",
+      ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
+    ],
+    { WRANGLER_SEND_METRICS: "false", WRANGLER_DISABLE_UPDATE_CHECK: "true", NO_UPDATE_NOTIFIER: "1" },
+    edgePort,
+    verbose,
+  );
+
+  const all = [...runners, edge];
+  const stop = async () => {
+    await Promise.all(all.map((p) => stopProcess(p)));
+  };
+  try {
+    await Promise.all([
+      ...runners.map((r) => waitReady(r, "/readyz", readyTimeoutMs)),
+      waitReady(edge, "/openapi.json", readyTimeoutMs),
+    ]);
+  } catch (error) {
+    await stop();
+    throw error;
+  }
+  return { edgeUrl: edge.url, runners, edge, stop };
+}
