@@ -174,6 +174,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       String(edgePort),
       "--inspector-port",
       String(await freePort()),
+      // Edge and runners must serve the same bundle: the Worker imports its manifest and
+      // tokenizer through this module alias (see wrangler.toml).
+      "--alias",
+      `unclip-bundle:${bundle}`,
       "--persist-to",
       resolve(stateDir, "wrangler"),
       "--show-interactive-dev-session=false",
