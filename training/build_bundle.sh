@@ -1,0 +1,25 @@
+#!/usr/bin/env bash
+# One command per bundle: prepare data -> train all stages -> export -> eval -> model card.
+#   training/build_bundle.sh shapes cpu            # -> models/shapes-cpu
+#   training/build_bundle.sh shapes tiny tiny-test # -> models/tiny-test (with golden/)
+# Env: PY (default /usr/bin/python3), THREADS (default 2), RESUME=1 to continue a run.
+set -euo pipefail
+DATA=${1:?usage: build_bundle.sh shapes|emoji tiny|cpu|gpu [bundle-name]}
+CFG=${2:?usage: build_bundle.sh shapes|emoji tiny|cpu|gpu [bundle-name]}
+NAME=${3:-$DATA-$CFG}
+PY=${PY:-/usr/bin/python3}
+THREADS=${THREADS:-2}
+HERE=$(cd "$(dirname "$0")" && pwd)
+ROOT=$(dirname "$HERE")
+RUN=${RUN_DIR:-$HERE/runs/$DATA-$CFG}
+OUT=$ROOT/models/$NAME
+if [ "$DATA" = emoji ] && [ ! -f "$HERE/.cache/emoji64.npz" ]; then $PY "$HERE/prepare_emoji.py"; fi
+if [ "$DATA" = shapes ]; then $PY "$HERE/prepare_shapes.py" --config "$CFG"; fi
+if [ "${SKIP_TRAIN:-0}" != 1 ]; then
+  $PY "$HERE/train.py" --stage all --data "$DATA" --config "$CFG" --run-dir "$RUN" --threads "$THREADS" ${RESUME:+--resume}
+fi
+GOLD=""; [ "$CFG" = tiny ] && GOLD=--goldens
+$PY "$HERE/export.py" --run-dir "$RUN" --out "$OUT" --name "$NAME" $GOLD
+$PY "$HERE/eval.py" --run-dir "$RUN" --out "$OUT" --threads "$THREADS" ${EVAL_N:+--n $EVAL_N}
+$PY "$HERE/model_card.py" --run-dir "$RUN" --bundle "$OUT" --machine "${MACHINE:-}"
+du -sh "$OUT"

@@ -1,0 +1,100 @@
+"""Write MODEL_CARD.md for a bundle from its manifest, eval.json and the run's checkpoints."""
+import argparse
+import json
+import os
+import sys
+
+import torch
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+FAILURES = {
+    "shapes": ["Counts of three and the exact position of small shapes are the weakest attributes.",
+               "Prompts outside the caption templates (other words, other colours) fall back to [UNK] and are ignored.",
+               "Never-seen (colour, shape) pairs rely on composition; see the unseen split in eval.json."],
+    "emoji": ["Fine detail (flags, text, keycaps, small symbols) is blurred at this resolution; flags are rarely right.",
+              "Skin-tone variants are often confused with each other.",
+              "Prompts with words outside the CLDR vocabulary map to [UNK]; the model only knows emoji concepts.",
+              "Held-out (concept, twitter style) pairs are harder than trained pairs; see the unseen split."],
+}
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--run-dir", required=True)
+    ap.add_argument("--bundle", required=True)
+    ap.add_argument("--machine", default="", help="where it was trained, e.g. '1x NVIDIA H200' or '2 CPU cores'")
+    args = ap.parse_args(argv)
+    m = json.load(open(os.path.join(args.bundle, "manifest.json")))
+    ev = json.load(open(os.path.join(args.bundle, "eval.json")))
+    rows, cfg = [], None
+    for stage in ("clip", "prior", "decoder", "upsampler"):
+        ck = torch.load(os.path.join(args.run_dir, f"{stage}.pt"), map_location="cpu")
+        cfg = ck["config"]
+        t = cfg["train"][stage]
+        rows.append(f"| {stage} | {ck['params'] / 1e6:.2f} M | {ck['step']} | {t['batch_size']} | {t['lr']} | "
+                    f"{ck['elapsed'] / 60:.1f} min | {ck.get('device', '?')} |")
+    files = sorted(f for f in os.listdir(args.bundle) if f.endswith(".onnx"))
+    sizes = "\n".join(f"| {f} | {os.path.getsize(os.path.join(args.bundle, f)) / 1e6:.2f} MB |" for f in files)
+    total = sum(os.path.getsize(os.path.join(dp, f)) for dp, _, fs in os.walk(args.bundle) for f in fs)
+    srcs = "\n".join(f"- **{s['name']}** — {s['license']}. {s['attribution']}. <{s['url']}>" for s in m["sources"])
+    figures = []
+    for split, s in ev["splits"].items():
+        figures.append(f"- **{split}** prompts: CLIP text→image R@1 {s['clip_retrieval_r1']:.3f} "
+                       f"({s['clip_retrieval_pairs']} pairs, chunks of 100, chance 0.01); generation "
+                       f"R-precision@1 {s['generation_r_precision_at1']:.3f} among {s['generation_candidates']} captions")
+        if "detector_accuracy" in s:
+            acc = ", ".join(f"{k} {v:.3f}" for k, v in s["detector_accuracy"].items())
+            figures.append(f"  - detector accuracy on generated images ({s['detector_prompts']} prompts): {acc}")
+    v = ev["variations"]
+    figures.append(f"- variations: CLIP cosine input↔variation {v['clip_cosine_mean']:.3f} "
+                   f"(random pairs {v['clip_cosine_random_pairs']:.3f}, n={v['n']})")
+    dec = m["stages"]["decoder"]
+    up = m["stages"]["upsamplers"][0]
+    text = f"""# {m['name']} — model card
+
+{m['description']}
+
+Version {m['version']}. A small unCLIP stack (Ramesh et al. 2022): CLIP text/image encoders,
+a diffusion prior (decoder-only transformer, x0-prediction) over CLIP image embeddings, a
+{dec['resolution']} px decoder UNet (v-prediction, cosine schedule) conditioned on the image
+embedding and the text tokens, and one upsampler UNet {up['input_resolution']} → {up['resolution']} px.
+Trained from scratch in this repository (`training/`), {args.machine or 'see the table'}.
+
+## Data and licences
+Dataset: **{cfg['data']}** ({'synthetic scenes rendered by training/unclip/data_shapes.py; (colour, shape) pairs red triangle, green circle, blue square never appear in training' if cfg['data'] == 'shapes' else 'emoji 64 px PNGs in Google (Noto) and Twitter (Twemoji) styles, captions "<style> style <CLDR label>"; 5 % of concepts are held out in Twitter style only'}).
+
+{srcs}
+
+## Training
+| stage | params | steps | batch | lr | time | device |
+|---|---|---|---|---|---|---|
+{chr(10).join(rows)}
+
+Recipe: AdamW, linear warm-up, EMA weights (what ships), cosine schedule (T = 1000),
+v-prediction for decoder and upsampler, x0 for the prior, classifier-free guidance dropout
+(prior: text 10 %; decoder: embedding 10 %, text 50 %){', horizontal flips' if cfg['flip'] else ''}.
+The upsampler trains on random crops with blur/noise augmentation of the low-res input.
+Retrain: `training/build_bundle.sh {cfg['data']} {cfg['name']}`.
+
+## Files
+| file | size |
+|---|---|
+{sizes}
+
+Bundle total: {total / 1e6:.2f} MB.
+
+## Evaluation (`training/eval.py`, {ev['steps']} DDIM steps, guidance prior 2 / decoder 3)
+{chr(10).join(figures)}
+
+## Known failure cases
+{chr(10).join('- ' + f for f in FAILURES[cfg['data']])}
+- Small models trained for minutes: images are low resolution and often imperfect; judge by eval.json.
+"""
+    with open(os.path.join(args.bundle, "MODEL_CARD.md"), "w") as f:
+        f.write(text)
+    print(f"[card] {args.bundle}/MODEL_CARD.md")
+
+
+if __name__ == "__main__":
+    main()
