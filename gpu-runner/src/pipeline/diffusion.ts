@@ -40,6 +40,8 @@ export interface DiffusionSampleInit {
   seed: number;
   index: number;
   onStep?(step: number, total: number): void;
+  /** Replaces the seeded step noise (golden tests replay the Python sampler's noise). */
+  stepNoise?(step: number): Float32Array;
 }
 
 export class DiffusionSample implements WorkItem {
@@ -93,12 +95,19 @@ export class DiffusionSample implements WorkItem {
       clipX0: process.clipX0,
       eta: this.init.eta,
     };
-    const noise = stepNeedsNoise(step)
-      ? gaussianNoise(
-          { seed: this.init.seed, index: this.init.index, stage: process.noiseStage, step: i + 1 },
-          this.x.length,
-        )
-      : undefined;
+    const noise = !stepNeedsNoise(step)
+      ? undefined
+      : this.init.stepNoise
+        ? this.init.stepNoise(i)
+        : gaussianNoise(
+            {
+              seed: this.init.seed,
+              index: this.init.index,
+              stage: process.noiseStage,
+              step: i + 1,
+            },
+            this.x.length,
+          );
     this.x = ddimStep(this.x, pred, step, noise);
     this.stepIndex += 1;
     this.init.onStep?.(this.stepIndex, this.timesteps.length);

@@ -1,0 +1,170 @@
+import {
+  type PoolResponse,
+  poolProgressEventSchema,
+  poolResponseSchema,
+  SIGNATURE_HEADER,
+  signRequest,
+  TIMESTAMP_HEADER,
+} from "@unclip/shared";
+import { describe, expect, it } from "vitest";
+import { RunnerMetrics } from "./metrics.ts";
+import { Runner } from "./runner.ts";
+import { createApp } from "./server.ts";
+import { fakeBundle } from "./testing/fakeBundle.ts";
+import { generateRequest } from "./testing/requests.ts";
+
+const secret = "test-secret-123";
+
+async function setup(options: { warm?: boolean; maxQueue?: number; delayMs?: number } = {}) {
+  const bundle = fakeBundle({ delayMs: options.delayMs });
+  const runner = new Runner(bundle, {
+    maxBatch: 16,
+    maxQueue: options.maxQueue ?? 64,
+    jobTimeoutMs: 30_000,
+    ddimEta: 0,
+    metrics: new RunnerMetrics({ defaultMetrics: false }),
+  });
+  if (options.warm ?? true) await runner.warm();
+  const app = createApp(runner, { secret });
+  const post = async (path: string, body: unknown, extra: Record<string, string> = {}) => {
+    const text = JSON.stringify(body);
+    const headers = await signRequest(secret, { method: "POST", path, body: text });
+    return app.request(path, {
+      method: "POST",
+      body: text,
+      headers: { "content-type": "application/json", ...headers, ...extra },
+    });
+  };
+  return { app, runner, bundle, post };
+}
+
+describe("signed job routes", () => {
+  it("generates images answered per the protocol schema", async () => {
+    const { post, bundle } = await setup();
+    const res = await post("/v1/generate", generateRequest(bundle.id, { n: 2 }));
+    expect(res.status).toBe(200);
+    const body = poolResponseSchema.parse(await res.json());
+    expect(body.bundle).toBe("fake@1");
+    expect(body.images.map((i) => [i.index, i.width, i.height])).toEqual([
+      [0, 256, 256],
+      [1, 256, 256],
+    ]);
+  });
+
+  it("refuses unsigned, badly signed, stale and replayed requests with 401 and runs nothing", async () => {
+    const { app, bundle } = await setup();
+    const body = JSON.stringify(generateRequest(bundle.id));
+    const callsAfterWarmUp = bundle.fakes.textEncoder.calls.length;
+    const unsigned = await app.request("/v1/generate", { method: "POST", body });
+    const badSig = await app.request("/v1/generate", {
+      method: "POST",
+      body,
+      headers: { [TIMESTAMP_HEADER]: String(Date.now()), [SIGNATURE_HEADER]: "0".repeat(64) },
+    });
+    const stale = await app.request("/v1/generate", {
+      method: "POST",
+      body,
+      headers: await signRequest(secret, { method: "POST", path: "/v1/generate", body }, 1),
+    });
+    const otherPath = await app.request("/v1/interpolate", {
+      method: "POST",
+      body,
+      headers: await signRequest(secret, { method: "POST", path: "/v1/generate", body }),
+    });
+    for (const res of [unsigned, badSig, stale, otherPath]) {
+      expect(res.status).toBe(401);
+      expect((await res.json()).error.type).toBe("authentication_error");
+    }
+    expect(bundle.fakes.textEncoder.calls).toHaveLength(callsAfterWarmUp);
+
+    const headers = await signRequest(secret, { method: "POST", path: "/v1/generate", body });
+    const once = await app.request("/v1/generate", { method: "POST", body, headers });
+    const replay = await app.request("/v1/generate", { method: "POST", body, headers });
+    expect([once.status, replay.status]).toEqual([200, 401]);
+  });
+
+  it("answers 400 naming the invalid field, 409 for another bundle", async () => {
+    const { post, bundle } = await setup();
+    const bad = await post("/v1/generate", { ...generateRequest(bundle.id), n: 0 });
+    expect(bad.status).toBe(400);
+    expect((await bad.json()).error).toMatchObject({ param: "n", type: "invalid_request_error" });
+    const unknown = await post("/v1/generate", { ...generateRequest(bundle.id), colour: "red" });
+    expect((await unknown.json()).error.code).toBe("unknown_parameter");
+    const other = await post("/v1/generate", generateRequest("emoji@2"));
+    expect(other.status).toBe(409);
+  });
+
+  it("answers 503 with retry-after when the queue is full", async () => {
+    const { post, bundle, runner } = await setup({ maxQueue: 2, delayMs: 5 });
+    const first = post("/v1/generate", generateRequest(bundle.id, { n: 2 }));
+    while (runner.depth === 0) await new Promise((r) => setTimeout(r, 1));
+    const full = await post("/v1/generate", generateRequest(bundle.id, { n: 1, seed: 3 }));
+    expect(full.status).toBe(503);
+    expect(Number(full.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect((await first).status).toBe(200);
+  });
+
+  it("streams progress events then the result with accept: text/event-stream", async () => {
+    const { post, bundle } = await setup();
+    const res = await post("/v1/generate", generateRequest(bundle.id), {
+      accept: "text/event-stream",
+    });
+    expect(res.headers.get("content-type")).toContain("text/event-stream");
+    const events = (await res.text())
+      .split("\n\n")
+      .filter(Boolean)
+      .map((block) => ({
+        event: /^event: (.*)$/m.exec(block)?.[1],
+        data: JSON.parse(/^data: (.*)$/m.exec(block)![1]),
+      }));
+    const progress = events.filter((e) => e.event === "progress");
+    expect(progress.length).toBeGreaterThan(3);
+    for (const p of progress) poolProgressEventSchema.parse(p.data);
+    const last = events.at(-1)!;
+    expect(last.event).toBe("result");
+    expect((last.data as PoolResponse).images).toHaveLength(1);
+  });
+});
+
+describe("health, readiness, bundle and metrics", () => {
+  it("is alive before it is ready, ready after warm-up, not ready while draining", async () => {
+    const { app, runner } = await setup({ warm: false });
+    expect((await app.request("/healthz")).status).toBe(200);
+    expect((await app.request("/readyz")).status).toBe(503);
+    await runner.warm();
+    expect((await app.request("/readyz")).status).toBe(200);
+    await runner.drain(1000);
+    expect((await app.request("/readyz")).status).toBe(503);
+  });
+
+  it("describes the bundle without secrets", async () => {
+    const { app } = await setup();
+    expect(await (await app.request("/v1/bundle")).json()).toEqual({
+      id: "fake@1",
+      name: "fake",
+      version: "1",
+      sizes: ["8x8", "256x256", "512x512", "1024x1024"],
+    });
+  });
+
+  it("exports the metric names the autoscaler and edge tests rely on", async () => {
+    const { app, post, bundle } = await setup();
+    await post("/v1/generate", generateRequest(bundle.id, { n: 2 }));
+    await app.request("/v1/generate", { method: "POST", body: "{}" });
+    const res = await app.request("/metrics");
+    expect(res.headers.get("content-type")).toContain("text/plain");
+    const text = await res.text();
+    for (const line of [
+      "# TYPE unclip_queue_depth gauge",
+      "unclip_queue_depth 0",
+      'unclip_batch_size_bucket{le="4",stage="decoder"}',
+      'unclip_stage_latency_seconds_count{stage="prior"}',
+      "unclip_image_latency_seconds_count 2",
+      "unclip_images_generated_total 2",
+      'unclip_jobs_total{kind="generate"} 1',
+      'unclip_errors_total{kind="unauthorized"} 1',
+    ]) {
+      expect(text).toContain(line);
+    }
+  });
+});
