@@ -22,7 +22,7 @@ export default defineProject({
           // The pool boundary is mocked in tests (test/pool.ts), never reached over the network.
           POOL_URL: "http://pool-a.test,http://pool-b.test",
           POOL_SECRET: "test-pool-secret",
-          POOL_TIMEOUT_MS: "3000",
+          POOL_TIMEOUT_MS: "1500",
           POOL_MAX_ATTEMPTS: "3",
           BLOCKED_TERMS: "bomb, gore",
           TEST_BUNDLE_DIR: bundleDir,

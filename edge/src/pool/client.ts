@@ -75,23 +75,24 @@ export async function callPool(
   let lastFailure = "no attempt was made";
   let suggestedRetryMs: number | undefined;
 
+  // A runner that answered 503 + retry-after is not asked again before that time.
+  const notBefore = new Map<string, number>();
   for (let attempt = 0; attempt < config.POOL_MAX_ATTEMPTS; attempt++) {
+    const runner = runners[(first + attempt) % runners.length].replace(/\/+$/, "");
+    if (attempt > 0) {
+      const wait = Math.max(backoffMs(attempt - 1), (notBefore.get(runner) ?? 0) - now());
+      if (now() + wait >= deadline) break;
+      await sleep(wait);
+    }
     const remaining = deadline - now();
     if (remaining <= 0) break;
-    const runner = runners[(first + attempt) % runners.length].replace(/\/+$/, "");
     const outcome = await attemptOnce(runner, path, body, remaining, config.POOL_SECRET, options);
     if (!(outcome instanceof RetryableFailure)) return outcome;
     lastFailure = outcome.reason;
-    suggestedRetryMs = outcome.retryAfterMs ?? suggestedRetryMs;
-    if (attempt + 1 >= config.POOL_MAX_ATTEMPTS) break;
-    // Another runner can be tried at once; the same one gets the wait it asked for.
-    const sameRunner = runners.length === 1;
-    const wait =
-      sameRunner && outcome.retryAfterMs !== undefined
-        ? outcome.retryAfterMs + backoffMs(0)
-        : backoffMs(attempt);
-    if (now() + wait >= deadline) break;
-    await sleep(wait);
+    if (outcome.retryAfterMs !== undefined) {
+      suggestedRetryMs = outcome.retryAfterMs;
+      notBefore.set(runner, now() + outcome.retryAfterMs);
+    }
   }
   const timedOut = now() >= deadline;
   throw unavailable(

@@ -36,8 +36,8 @@ export async function authenticate(authorization: string | undefined, env: Env):
   if (config.DEV_API_KEY_SHA256 && hash === config.DEV_API_KEY_SHA256) {
     return { hash, name: "local development key" };
   }
-  const stored = await env.API_KEYS.get(hash, "json");
-  const record = apiKeyRecordSchema.safeParse(stored);
+  const stored = await env.API_KEYS.get(hash);
+  const record = apiKeyRecordSchema.safeParse(parseRecord(stored));
   if (stored === null || !record.success) {
     if (stored !== null) console.error(`edge: API_KEYS record ${hash.slice(0, 8)}… is malformed`);
     throw invalidKey("Incorrect API key provided.");
@@ -49,3 +49,12 @@ export const requireApiKey: MiddlewareHandler<AppEnv> = async (c, next) => {
   c.set("apiKey", await authenticate(c.req.header("authorization"), c.env));
   await next();
 };
+
+function parseRecord(stored: string | null): unknown {
+  if (stored === null) return null;
+  try {
+    return JSON.parse(stored);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,116 @@
+import { env } from "cloudflare:workers";
+import fc from "fast-check";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
+import { generate, newApiKey, uniqueSeed } from "../../../test/helpers.ts";
+import { FakePool } from "../../../test/pool.ts";
+import { drawFromBucket } from "../../durable/rateLimiter.ts";
+import { costOf } from "./index.ts";
+
+const policy = { ratePerMinute: 60, burst: 10 };
+
+describe("costOf", () => {
+  it("charges images × pixels in units of one 256×256 image", () => {
+    expect(costOf(1, "256x256")).toBe(1);
+    expect(costOf(1, "512x512")).toBe(4);
+    expect(costOf(10, "1024x1024")).toBe(160);
+    expect(costOf(2, "64x64")).toBe(0.125);
+  });
+});
+
+describe("drawFromBucket", () => {
+  it("starts full, takes the cost, and refills at the policy's rate", () => {
+    let step = drawFromBucket(undefined, 4, policy, 0);
+    expect(step.outcome).toMatchObject({ allowed: true, limit: 10, remaining: 6 });
+    step = drawFromBucket(step.state, 7, policy, 0);
+    expect(step.outcome).toMatchObject({ allowed: false, remaining: 6, retryAfterMs: 1000 });
+    step = drawFromBucket(step.state, 7, policy, 1000);
+    expect(step.outcome).toMatchObject({ allowed: true, remaining: 0, resetMs: 10_000 });
+  });
+
+  it("never lets the tokens go negative or above the burst, whatever the sequence", () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.tuple(fc.double({ min: 0, max: 20, noNaN: true }), fc.nat(5000)), {
+          maxLength: 50,
+        }),
+        (draws) => {
+          let state: { tokens: number; updatedAt: number } | undefined;
+          let now = 0;
+          for (const [cost, wait] of draws) {
+            now += wait;
+            const step = drawFromBucket(state, cost, policy, now);
+            state = step.state;
+            expect(state.tokens).toBeGreaterThanOrEqual(0);
+            expect(state.tokens).toBeLessThanOrEqual(policy.burst);
+            if (step.outcome.allowed) expect(cost).toBeLessThanOrEqual(policy.burst);
+          }
+        },
+      ),
+    );
+  });
+});
+
+describe("RateLimiter durable object", () => {
+  it("never overdraws under concurrent takes: exactly burst/cost of them succeed", async () => {
+    const bucket = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(crypto.randomUUID()));
+    const outcomes = await Promise.all(
+      Array.from({ length: 25 }, () => bucket.take(1, { ratePerMinute: 0.001, burst: 10 })),
+    );
+    expect(outcomes.filter((o) => o.allowed)).toHaveLength(10);
+    expect(Math.min(...outcomes.map((o) => o.remaining))).toBe(0);
+  });
+});
+
+describe("rate limiting on the API", () => {
+  let pool: FakePool;
+  beforeEach(() => {
+    pool = new FakePool().install();
+  });
+  afterEach(() => pool.restore());
+
+  it("puts x-ratelimit-* headers on successes and on validation errors", async () => {
+    const key = await newApiKey({ burst: 50, rate_per_minute: 60 });
+    const ok = await generate({ prompt: "a red circle", seed: uniqueSeed(), size: "512x512" }, key);
+    expect(ok.status).toBe(200);
+    expect(ok.headers.get("x-ratelimit-limit-requests")).toBe("50");
+    expect(ok.headers.get("x-ratelimit-remaining-requests")).toBe("46");
+    expect(ok.headers.get("x-ratelimit-reset-requests")).toMatch(/^\d+s$/);
+    const bad = await generate({ prompt: "" }, key);
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get("x-ratelimit-remaining-requests")).toBe("46");
+  });
+
+  it("answers 429 rate_limit_exceeded with retry-after once the key's units are spent", async () => {
+    const key = await newApiKey({ burst: 4, rate_per_minute: 1 });
+    expect(
+      (await generate({ prompt: "a red circle", size: "512x512", seed: uniqueSeed() }, key)).status,
+    ).toBe(200);
+    const res = await generate({ prompt: "a red circle", seed: uniqueSeed() }, key);
+    expect(res.status).toBe(429);
+    expect(Number(res.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
+    expect(res.headers.get("x-ratelimit-remaining-requests")).toBe("0");
+    expect(await res.json()).toMatchObject({
+      error: { type: "rate_limit_error", code: "rate_limit_exceeded" },
+    });
+  });
+
+  it("lets concurrent requests of one key through only up to its burst", async () => {
+    const key = await newApiKey({ burst: 3, rate_per_minute: 0.001 });
+    const statuses = await Promise.all(
+      Array.from({ length: 8 }, () =>
+        generate({ prompt: "a red circle", seed: uniqueSeed() }, key).then((r) => r.status),
+      ),
+    );
+    expect(statuses.filter((s) => s === 200)).toHaveLength(3);
+    expect(statuses.filter((s) => s === 429)).toHaveLength(5);
+    expect(pool.calls).toHaveLength(3);
+  });
+
+  it("charges by cost: one request over the burst is refused without reaching the pool", async () => {
+    const key = await newApiKey({ burst: 16, rate_per_minute: 60 });
+    const res = await generate({ prompt: "a red circle", n: 2, size: "1024x1024" }, key);
+    expect(res.status).toBe(429);
+    expect((await res.json()).error.message).toMatch(/costs 32 units/);
+    expect(pool.calls).toHaveLength(0);
+  });
+});
