@@ -65,12 +65,17 @@ export class Runner {
     ]);
     const metrics = this.metrics;
     const extra = options.observer;
-    this.scheduler = new BatchScheduler(byStage, options.maxBatch, {
-      onBatch(report) {
-        metrics.onBatch(report);
-        extra?.onBatch?.(report);
+    this.scheduler = new BatchScheduler(
+      byStage,
+      options.maxBatch,
+      {
+        onBatch(report) {
+          metrics.onBatch(report);
+          extra?.onBatch?.(report);
+        },
       },
-    });
+      new Set([STAGE.textEncoder, STAGE.imageEncoder]),
+    );
     this.pipeline = new UnclipPipeline(bundle.manifest, bundle.tokenizer, this.scheduler, {
       eta: options.ddimEta,
     });

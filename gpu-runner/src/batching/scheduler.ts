@@ -63,10 +63,17 @@ export class BatchScheduler {
   /** Per-stage totals for the benchmark: calls, rows and seconds. */
   readonly stageTotals = new Map<string, { calls: number; rows: number; seconds: number }>();
 
+  /**
+   * `unbatched`: stages whose calls always hold exactly one item. onnxruntime's CPU GEMM takes
+   * a different path for one row than for several (measured on the tiny bundle's text encoder:
+   * 1-ulp differences), which would make an image depend on its batch-mates; the encoders run
+   * once per job, so giving up their batching costs little.
+   */
   constructor(
     private readonly sessions: ReadonlyMap<string, StageSession>,
     private readonly maxBatch: number,
     private readonly observer: SchedulerObserver = {},
+    private readonly unbatched: ReadonlySet<string> = new Set(),
   ) {}
 
   /** Resolves when the item finished all its calls; rejects if its job stopped or a call failed. */
@@ -130,7 +137,7 @@ export class BatchScheduler {
       if (batch.length > 0 && rows + p.rows > this.maxBatch) continue;
       batch.push(p);
       rows += p.rows;
-      if (rows >= this.maxBatch) break;
+      if (rows >= this.maxBatch || this.unbatched.has(stage)) break;
     }
     const inBatch = new Set(batch);
     this.pending = this.pending.filter((p) => !inBatch.has(p));

@@ -189,24 +189,25 @@ export class UnclipPipeline {
     return (spec.shape.slice(1) as number[]).reduce((a, b) => a * b, 1);
   }
 
+  /** One text-encoder call per prompt (one row each: see BatchScheduler's `unbatched`). */
   private async encodeText(prompts: string[], job: Job): Promise<TextConditioning[]> {
     const { pad_id } = this.manifest.tokenizer;
-    const rows = prompts.map((p) => {
-      const ids = this.tokenizer.inputIds(p);
-      return { input_ids: BigInt64Array.from(ids, (id) => BigInt(id)), ids };
-    });
-    const call = new EncoderCall(
-      STAGE.textEncoder,
-      job,
-      rows.map((r) => ({ input_ids: r.input_ids })),
+    return Promise.all(
+      prompts.map(async (prompt) => {
+        const ids = this.tokenizer.inputIds(prompt);
+        const call = new EncoderCall(STAGE.textEncoder, job, [
+          { input_ids: BigInt64Array.from(ids, (id) => BigInt(id)) },
+        ]);
+        await this.scheduler.submit(call);
+        job.report("text_encoder", 1, 1);
+        const [out] = call.outputs;
+        return {
+          textEmbed: out.text_embed,
+          textTokens: out.text_tokens,
+          textMask: Float32Array.from(ids, (id) => (id !== pad_id ? 1 : 0)),
+        };
+      }),
     );
-    await this.scheduler.submit(call);
-    job.report("text_encoder", 1, 1);
-    return call.outputs.map((out, i) => ({
-      textEmbed: out.text_embed,
-      textTokens: out.text_tokens,
-      textMask: Float32Array.from(rows[i].ids, (id) => (id !== pad_id ? 1 : 0)),
-    }));
   }
 
   /** Prior sampling: x0 of the scaled CLIP image embedding → unit image embedding. */
