@@ -4,7 +4,7 @@ import { SELF } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { bytesFromBase64, sha256Hex } from "@unclip/shared";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { generate, ORIGIN, uniqueSeed } from "./helpers.ts";
+import { errorOf, generate, ORIGIN, uniqueSeed } from "./helpers.ts";
 import { delayed, FakePool } from "./pool.ts";
 
 let pool: FakePool;
@@ -27,7 +27,7 @@ describe("cache of repeat prompts", () => {
     expect(pool.calls).toHaveLength(1);
     expect(await second.json()).toEqual({
       created: expect.any(Number),
-      data: (await first.json()).data,
+      data: ((await first.json()) as Images).data,
     });
   });
 
@@ -139,6 +139,6 @@ describe("GET /v1/images/<key>/<i>.png", () => {
   it("answers a JSON 404 for an image that does not exist", async () => {
     const res = await SELF.fetch(`${ORIGIN}/v1/images/${"0".repeat(64)}/0.png`);
     expect(res.status).toBe(404);
-    expect((await res.json()).error.code).toBe("image_not_found");
+    expect((await errorOf(res)).code).toBe("image_not_found");
   });
 });

@@ -1,7 +1,7 @@
 // Shared pieces of the edge's Worker tests: API keys seeded in the real KV, and requests.
 import { SELF } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { sha256Hex } from "@unclip/shared";
+import { type OpenAiError, sha256Hex } from "@unclip/shared";
 
 export const DEV_KEY = "sk-local-dev";
 export const ORIGIN = "https://edge.test";
@@ -34,4 +34,9 @@ export function generate(body: Record<string, unknown>, apiKey: string | null = 
  *  tokenizer, unknown words all map to [UNK], so prompts alone don't separate keys). */
 export function uniqueSeed(): number {
   return Math.floor(Math.random() * 4_000_000_000);
+}
+
+/** The OpenAI error object of a failed answer. */
+export async function errorOf(res: Response): Promise<OpenAiError["error"]> {
+  return ((await res.json()) as OpenAiError).error;
 }

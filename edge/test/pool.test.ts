@@ -3,7 +3,7 @@
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { backoffMs, retryAfterMs } from "../src/pool/client.ts";
-import { generate, uniqueSeed } from "./helpers.ts";
+import { errorOf, generate, uniqueSeed } from "./helpers.ts";
 import {
   busy,
   FakePool,
@@ -120,7 +120,7 @@ describe("pool failures", () => {
     };
     const res = await generate({ prompt: "a red circle", seed: uniqueSeed(), n: 3 });
     expect(res.status).toBe(502);
-    expect((await res.json()).error.code).toBe("bad_pool_response");
+    expect((await errorOf(res)).code).toBe("bad_pool_response");
     expect(await objectsUnder(res.headers.get("x-unclip-cache-key"))).toHaveLength(0);
   });
 
@@ -160,7 +160,7 @@ describe("pool failures", () => {
       );
     const bad = await generate({ prompt: "a red circle", seed: uniqueSeed() });
     expect(bad.status).toBe(400);
-    expect((await bad.json()).error.param).toBe("prompt");
+    expect((await errorOf(bad)).param).toBe("prompt");
     pool.handler = async () =>
       Response.json(
         {
@@ -175,7 +175,7 @@ describe("pool failures", () => {
       );
     const misconfigured = await generate({ prompt: "a red circle", seed: uniqueSeed() });
     expect(misconfigured.status).toBe(500);
-    expect((await misconfigured.json()).error.code).toBe("pool_misconfigured");
+    expect((await errorOf(misconfigured)).code).toBe("pool_misconfigured");
   });
 
   it("lets all waiters of a failed flight see the 503, then renders on the next request", async () => {

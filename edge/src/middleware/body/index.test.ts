@@ -1,6 +1,6 @@
 import { SELF } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
-import { generate, ORIGIN } from "../../../test/helpers.ts";
+import { errorOf, generate, ORIGIN } from "../../../test/helpers.ts";
 import { ApiError } from "../../errors.ts";
 import { MAX_JSON_BODY_BYTES, readLimited } from "./index.ts";
 
@@ -36,7 +36,7 @@ describe("bodies on the API", () => {
   it("answers 413 for a JSON body over the limit", async () => {
     const res = await generate({ prompt: "x".repeat(MAX_JSON_BODY_BYTES) });
     expect(res.status).toBe(413);
-    expect((await res.json()).error.type).toBe("invalid_request_error");
+    expect((await errorOf(res)).type).toBe("invalid_request_error");
   });
 
   it("answers 413 for a chunked body with no content-length that grows past the limit", async () => {
@@ -56,7 +56,7 @@ describe("bodies on the API", () => {
         body: '{"prompt":"a red circle"}',
       });
       expect(res.status).toBe(415);
-      expect((await res.json()).error.code).toBe("unsupported_media_type");
+      expect((await errorOf(res)).code).toBe("unsupported_media_type");
     }
   });
 });

@@ -1,7 +1,7 @@
 import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { generate, newApiKey, uniqueSeed } from "../../../test/helpers.ts";
+import { errorOf, generate, newApiKey, uniqueSeed } from "../../../test/helpers.ts";
 import { FakePool } from "../../../test/pool.ts";
 import { drawFromBucket } from "../../durable/rateLimiter.ts";
 import { costOf } from "./index.ts";
@@ -110,7 +110,7 @@ describe("rate limiting on the API", () => {
     const key = await newApiKey({ burst: 16, rate_per_minute: 60 });
     const res = await generate({ prompt: "a red circle", n: 2, size: "1024x1024" }, key);
     expect(res.status).toBe(429);
-    expect((await res.json()).error.message).toMatch(/costs 32 units/);
+    expect((await errorOf(res)).message).toMatch(/costs 32 units/);
     expect(pool.calls).toHaveLength(0);
   });
 });
