@@ -1,6 +1,7 @@
 // The edge's Hono app: the routes of Contract 1, one error handler that always answers the
 // OpenAI error object, and JSON 404/405 for everything else.
 import { Hono } from "hono";
+import { servedBundle } from "./bundle/index.ts";
 import { ApiError, errorResponse } from "./errors.ts";
 import { playgroundPage } from "./playground/page.ts";
 import { generations } from "./routes/generations.ts";
@@ -21,7 +22,7 @@ const routeMethods: Array<[RegExp, string[]]> = [
 ];
 
 export const app = new Hono<AppEnv>()
-  .get("/", (c) => c.html(playgroundPage()))
+  .get("/", (c) => c.html(playgroundPage({ sizes: servedBundle.sizes, bundleId: servedBundle.id })))
   .get("/openapi.json", (c) => c.json(openApiDocument(new URL(c.req.url).origin)))
   .route("/", generations)
   .route("/", variations)

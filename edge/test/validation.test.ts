@@ -160,9 +160,32 @@ describe("routes", () => {
     );
   });
 
-  it("serves the playground as HTML at /", async () => {
+  it("serves the playground as HTML at / with the stable ids the browser test uses", async () => {
     const res = await SELF.fetch(`${ORIGIN}/`);
     expect(res.status).toBe(200);
     expect(res.headers.get("content-type")).toMatch(/^text\/html/);
+    const html = await res.text();
+    for (const id of [
+      "api-key",
+      "prompt",
+      "n",
+      "seed",
+      "size",
+      "generate",
+      "progress",
+      "status",
+      "images",
+      "variations",
+      "interp-a",
+      "interp-b",
+      "interp-frames",
+      "interpolate",
+      "interp-slider",
+      "interp-frame",
+    ]) {
+      expect(html).toContain(`id="${id}" data-testid="${id}"`);
+    }
+    expect(html).toContain('value="sk-local-dev"');
+    expect(html).toContain("<option selected>256x256</option>");
   });
 });
