@@ -18,6 +18,8 @@ export interface ServedBundle {
   /** `name@version`, as it goes into cache keys and pool requests. */
   id: string;
   tokenizer: BundleTokenizer;
+  /** The bundle's tokenizer.json as parsed JSON (the content policy derives its own view). */
+  tokenizerJson: unknown;
   /** Sizes this bundle answers ("WxH"). */
   sizes: string[];
 }
@@ -41,6 +43,7 @@ export function loadServedBundle(manifestJson: unknown, tokenizerJson: unknown):
       contextLength: manifest.tokenizer.context_length,
       padId: manifest.tokenizer.pad_id,
     }),
+    tokenizerJson,
     sizes: sizesFor(nativeResolutionOf(manifest)),
   };
 }

@@ -44,12 +44,7 @@ export const generations = new Hono<AppEnv>().post(
   body("application/json", MAX_JSON_BODY_BYTES),
   async (c) => {
     const request = parseJsonBody(c.get("bodyBytes"), generationRequestSchema);
-    enforceContentPolicy(
-      request.prompt,
-      "prompt",
-      configOf(c.env).BLOCKED_TERMS,
-      servedBundle.tokenizer,
-    );
+    enforceContentPolicy(request.prompt, "prompt", configOf(c.env).BLOCKED_TERMS, servedBundle);
     const job = await generationJob(request, servedBundle);
     await chargeRequest(c, costOf(job.count, job.size));
     const origin = new URL(c.req.url).origin;

@@ -20,13 +20,8 @@ export const interpolations = new Hono<AppEnv>().post(
   async (c) => {
     const request = parseJsonBody(c.get("bodyBytes"), interpolationRequestSchema);
     const { BLOCKED_TERMS } = configOf(c.env);
-    enforceContentPolicy(request.prompt, "prompt", BLOCKED_TERMS, servedBundle.tokenizer);
-    enforceContentPolicy(
-      request.target_prompt,
-      "target_prompt",
-      BLOCKED_TERMS,
-      servedBundle.tokenizer,
-    );
+    enforceContentPolicy(request.prompt, "prompt", BLOCKED_TERMS, servedBundle);
+    enforceContentPolicy(request.target_prompt, "target_prompt", BLOCKED_TERMS, servedBundle);
     const job = await interpolationJob(request, servedBundle);
     await chargeRequest(c, costOf(job.count, job.size));
     c.header("x-unclip-cache-key", job.key);
