@@ -1,0 +1,248 @@
+// `npm run bench`: images/s and per-stage milliseconds of the gpu-runner on this machine, in
+// one run: (a) one request at a time, (b) 4 and 8 concurrent requests with continuous
+// batching, (c) the same weights and sampler in PyTorch eager (baseline); then the ratios.
+// Options: --model <bundle dir> --requests <n> --skip-torch. Env: UNCLIP_PROVIDERS,
+// UNCLIP_INTRA_OP_THREADS, UNCLIP_MAX_BATCH as for the server.
+import { spawnSync } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import { cpus } from "node:os";
+import { basename, join } from "node:path";
+import { parseArgs } from "node:util";
+import { loadBundle } from "../gpu-runner/src/bundle/load.ts";
+import { parseConfig } from "../gpu-runner/src/config.ts";
+import { RunnerMetrics } from "../gpu-runner/src/metrics.ts";
+import { Runner } from "../gpu-runner/src/runner.ts";
+
+const PROMPTS = [
+  "a small red circle in the top left on a white background",
+  "two large blue squares on a black background",
+  "a green triangle on a white background",
+  "a smiling face with heart eyes",
+  "a red apple",
+  "three small purple triangles on a white background",
+  "a yellow star",
+  "a blue square in the bottom right",
+];
+
+/** The shipped default bundle (emoji-*), else shapes-*, else the tiny test bundle. */
+function defaultBundle(): string {
+  const names = existsSync("models") ? readdirSync("models") : [];
+  for (const prefix of ["emoji-", "shapes-"]) {
+    const found = names
+      .filter((n) => n.startsWith(prefix) && existsSync(join("models", n, "manifest.json")))
+      .sort();
+    if (found.length > 0) return join("models", found[found.length - 1]);
+  }
+  return "models/tiny-test";
+}
+
+/** Where the bundle's weights were trained (for the PyTorch baseline). */
+function runDirFor(bundleName: string): string | null {
+  const candidates = [
+    join("training/runs", bundleName),
+    join("training/checkpoints", bundleName),
+    ...(bundleName === "tiny-test" ? ["training/runs/shapes-tiny"] : []),
+  ];
+  return candidates.find((d) => existsSync(join(d, "decoder.pt"))) ?? null;
+}
+
+interface Scenario {
+  name: string;
+  images: number;
+  seconds: number;
+  imagesPerS: number;
+  stageMsPerImage: Record<string, number>;
+  rowsPerCall: Record<string, number>;
+  p50LatencyMs: number;
+}
+
+const { values } = parseArgs({
+  options: {
+    model: { type: "string" },
+    requests: { type: "string", default: "16" },
+    "skip-torch": { type: "boolean", default: false },
+  },
+});
+const config = parseConfig({ ...process.env, UNCLIP_BUNDLE: values.model ?? defaultBundle() });
+const requests = Number(values.requests);
+const bundle = await loadBundle(config.bundleDir, {
+  providers: config.providers,
+  intraOpThreads: config.intraOpThreads,
+});
+const runner = new Runner(bundle, {
+  maxBatch: config.maxBatch,
+  maxQueue: 10_000,
+  jobTimeoutMs: 3_600_000,
+  ddimEta: 0,
+  metrics: new RunnerMetrics({ defaultMetrics: false }),
+});
+await runner.warm();
+const { stages } = bundle.manifest;
+const native = runner.pipeline.nativeResolution;
+const params = {
+  prior_steps: stages.prior.default_steps,
+  prior_guidance_scale: stages.prior.default_guidance,
+  decoder_steps: stages.decoder.default_steps,
+  decoder_guidance_scale: stages.decoder.default_guidance,
+  upsampler_steps: stages.upsamplers[0]?.default_steps ?? 1,
+};
+
+async function scenario(name: string, concurrency: number): Promise<Scenario> {
+  const before = new Map([...runner.scheduler.stageTotals].map(([k, v]) => [k, { ...v }] as const));
+  const latencies: number[] = [];
+  let next = 0;
+  const started = performance.now();
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (next < requests) {
+        const i = next++;
+        const t0 = performance.now();
+        await runner.submit({
+          kind: "generate",
+          request: {
+            bundle: bundle.id,
+            prompt: PROMPTS[i % PROMPTS.length],
+            n: 1,
+            seed: i,
+            size: `${native}x${native}`,
+            ...params,
+          },
+        });
+        latencies.push(performance.now() - t0);
+      }
+    }),
+  );
+  const seconds = (performance.now() - started) / 1000;
+  const stageMsPerImage: Record<string, number> = {};
+  const rowsPerCall: Record<string, number> = {};
+  for (const [stage, total] of runner.scheduler.stageTotals) {
+    const prev = before.get(stage) ?? { calls: 0, rows: 0, seconds: 0 };
+    stageMsPerImage[stage] = ((total.seconds - prev.seconds) * 1000) / requests;
+    rowsPerCall[stage] = (total.rows - prev.rows) / Math.max(1, total.calls - prev.calls);
+  }
+  latencies.sort((a, b) => a - b);
+  return {
+    name,
+    images: requests,
+    seconds,
+    imagesPerS: requests / seconds,
+    stageMsPerImage,
+    rowsPerCall,
+    p50LatencyMs: latencies[Math.floor(latencies.length / 2)],
+  };
+}
+
+const machine = `${cpus()[0]?.model ?? "unknown CPU"} × ${cpus().length} cores visible`;
+console.log(`bench: bundle ${bundle.id} (${basename(config.bundleDir)}), native ${native}px`);
+console.log(
+  `bench: machine ${machine}; onnxruntime providers [${config.providers}], intra-op threads ${config.intraOpThreads || "auto"}, max batch ${config.maxBatch} rows`,
+);
+console.log(
+  `bench: steps prior ${params.prior_steps} (guidance ${params.prior_guidance_scale}), decoder ${params.decoder_steps} (guidance ${params.decoder_guidance_scale}), upsampler ${params.upsampler_steps}; ${requests} images per scenario, n=1 each`,
+);
+
+const results = [
+  await scenario("(a) sequential, 1 at a time", 1),
+  await scenario("(b) 4 concurrent, continuous batching", 4),
+  await scenario("(b) 8 concurrent, continuous batching", 8),
+];
+await runner.release();
+
+const stageNames = Object.keys(results[0].stageMsPerImage);
+const fmt = (v: number, d = 1) => v.toFixed(d).padStart(8);
+console.log(
+  `\n${"scenario".padEnd(42)}${"img/s".padStart(8)}${"p50 ms".padStart(9)}  ${stageNames.map((s) => `${s} ms/img (rows/call)`).join("  ")}`,
+);
+for (const r of results) {
+  console.log(
+    `${r.name.padEnd(42)}${fmt(r.imagesPerS, 2)}${fmt(r.p50LatencyMs, 0).padStart(9)}  ${stageNames
+      .map((s) =>
+        `${fmt(r.stageMsPerImage[s], 2)} (${r.rowsPerCall[s].toFixed(1)})`.padEnd(s.length + 19),
+      )
+      .join("  ")}`,
+  );
+}
+
+// (c) PyTorch eager baseline.
+let torch: {
+  scenarios?: { batch: number; images_per_s: number; stage_ms_per_image: Record<string, number> }[];
+  skipped?: string;
+  threads?: number;
+} = {};
+const runDir = runDirFor(bundle.manifest.name);
+const script = existsSync("training/bench_torch.py")
+  ? "training/bench_torch.py"
+  : "bench/torch_baseline.py";
+if (values["skip-torch"]) torch = { skipped: "--skip-torch" };
+else if (!runDir)
+  torch = {
+    skipped: `no training checkpoints for ${bundle.manifest.name} under training/runs or training/checkpoints`,
+  };
+else {
+  const threads = config.intraOpThreads || cpus().length;
+  const proc = spawnSync(
+    "/usr/bin/python3",
+    [
+      script,
+      "--run-dir",
+      runDir,
+      "--requests",
+      String(Math.min(requests, 16)),
+      "--batches",
+      "1,4,8",
+      "--prior-steps",
+      String(params.prior_steps),
+      "--prior-guidance",
+      String(params.prior_guidance_scale),
+      "--steps",
+      String(params.decoder_steps),
+      "--guidance",
+      String(params.decoder_guidance_scale),
+      "--upsampler-steps",
+      String(params.upsampler_steps),
+      "--threads",
+      String(threads),
+      "--prompts",
+      JSON.stringify(PROMPTS),
+    ],
+    { encoding: "utf8", maxBuffer: 16 << 20 },
+  );
+  const last = proc.stdout.trim().split("\n").at(-1) ?? "";
+  try {
+    torch = JSON.parse(last);
+  } catch {
+    torch = {
+      skipped: `${script} failed (exit ${proc.status}): ${proc.stderr.trim().split("\n").at(-1)}`,
+    };
+  }
+}
+console.log();
+if (torch.skipped || !torch.scenarios) {
+  console.log(`(c) PyTorch eager baseline skipped: ${torch.skipped ?? "no result"}`);
+} else {
+  console.log(
+    `(c) PyTorch eager baseline (${script}, weights ${runDir}, ${torch.threads} threads):`,
+  );
+  for (const s of torch.scenarios) {
+    const stages = Object.entries(s.stage_ms_per_image)
+      .map(([k, v]) => `${k} ${v.toFixed(2)}`)
+      .join(", ");
+    console.log(
+      `    static batch of ${s.batch}: ${s.images_per_s.toFixed(2)} img/s  (ms/img: ${stages})`,
+    );
+  }
+}
+
+console.log("\nratios (images/s):");
+const [seq, c4, c8] = results;
+console.log(`  4 concurrent / sequential: ${(c4.imagesPerS / seq.imagesPerS).toFixed(2)}×`);
+console.log(`  8 concurrent / sequential: ${(c8.imagesPerS / seq.imagesPerS).toFixed(2)}×`);
+const byBatch = new Map((torch.scenarios ?? []).map((s) => [s.batch, s.images_per_s]));
+for (const [label, ours, b] of [
+  ["sequential vs PyTorch batch 1", seq, 1],
+  ["4 concurrent vs PyTorch batch 4", c4, 4],
+  ["8 concurrent vs PyTorch batch 8", c8, 8],
+] as const) {
+  const base = byBatch.get(b);
+  if (base) console.log(`  runner ${label}: ${(ours.imagesPerS / base).toFixed(2)}×`);
+}

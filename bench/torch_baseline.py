@@ -1,0 +1,84 @@
+"""PyTorch eager baseline for `npm run bench`: the same trained weights (the run directory the
+bundle was exported from) and the same DDIM sampler (training/unclip/pipeline.py), timed per
+stage for one prompt at a time and for static batches of 4 and 8 prompts.
+
+Prints one JSON line on stdout: {"skipped": reason} or {"device", "threads", "scenarios": [...]}.
+"""
+import argparse
+import json
+import os
+import sys
+import time
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--run-dir", required=True, help="training run directory with clip/prior/decoder/upsampler .pt")
+    ap.add_argument("--requests", type=int, default=8, help="images per scenario")
+    ap.add_argument("--batches", default="1,4,8", help="prompts per pipeline call, one scenario each")
+    ap.add_argument("--prior-steps", type=int, required=True)
+    ap.add_argument("--prior-guidance", type=float, required=True)
+    ap.add_argument("--steps", type=int, required=True)
+    ap.add_argument("--guidance", type=float, required=True)
+    ap.add_argument("--upsampler-steps", type=int, required=True)
+    ap.add_argument("--threads", type=int, default=0)
+    ap.add_argument("--prompts", default="[]", help="JSON list of prompts")
+    args = ap.parse_args()
+
+    root = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+    sys.path.insert(0, os.path.join(root, "training"))
+    try:
+        import torch
+        from unclip.checkpoint import load_pipeline
+    except Exception as e:  # noqa: BLE001 - report any import failure as a skip
+        print(json.dumps({"skipped": f"cannot import torch / training.unclip: {e}"}))
+        return
+    for stage in ("clip", "prior", "decoder", "upsampler"):
+        if not os.path.exists(os.path.join(args.run_dir, f"{stage}.pt")):
+            print(json.dumps({"skipped": f"no {stage}.pt in {args.run_dir}"}))
+            return
+    if args.threads > 0:
+        torch.set_num_threads(args.threads)
+    pipe = load_pipeline(args.run_dir)
+    prompts = json.loads(args.prompts) or ["a red circle"]
+
+    def run(captions, seed):
+        """One pipeline pass over `captions` (one static batch); returns seconds per stage."""
+        g = torch.Generator().manual_seed(seed)
+        t = {}
+        t0 = time.perf_counter()
+        with torch.no_grad():
+            emb, tt, tm = pipe.sample_prior(captions, g, args.prior_steps, args.prior_guidance)
+            t1 = time.perf_counter()
+            low = pipe.decode(emb, tt, tm, g, args.steps, args.guidance)
+            t2 = time.perf_counter()
+            pipe.upsample(low, g, args.upsampler_steps)
+            t3 = time.perf_counter()
+        t["text_encoder+prior"], t["decoder"], t["upsampler"] = t1 - t0, t2 - t1, t3 - t2
+        return t
+
+    run(prompts[:1], 0)  # warm-up
+    scenarios = []
+    for b in (int(x) for x in args.batches.split(",")):
+        totals = {}
+        start = time.perf_counter()
+        done = 0
+        while done < args.requests:
+            captions = [prompts[(done + i) % len(prompts)] for i in range(b)]
+            for k, v in run(captions, done).items():
+                totals[k] = totals.get(k, 0.0) + v
+            done += b
+        elapsed = time.perf_counter() - start
+        scenarios.append({
+            "batch": b,
+            "images": done,
+            "seconds": elapsed,
+            "images_per_s": done / elapsed,
+            "stage_ms_per_image": {k: 1000 * v / done for k, v in totals.items()},
+        })
+    print(json.dumps({"device": "cpu", "threads": torch.get_num_threads(), "torch": torch.__version__,
+                      "scenarios": scenarios}))
+
+
+if __name__ == "__main__":
+    main()
