@@ -4,7 +4,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync } from "node:fs";
 import { createServer } from "node:net";
-import { resolve } from "node:path";
+import { relative, resolve } from "node:path";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "..");
 export const LOCAL_API_KEY = "sk-local-dev";
@@ -177,7 +177,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       // Edge and runners must serve the same bundle: the Worker imports its manifest and
       // tokenizer through this module alias (see wrangler.toml).
       "--alias",
-      `unclip-bundle:${bundle}`,
+      `unclip-bundle:./${relative(REPO_ROOT, bundle)}`,
       "--persist-to",
       resolve(stateDir, "wrangler"),
       "--show-interactive-dev-session=false",
