@@ -30,7 +30,12 @@ export default defineProject({
       },
     }),
   ],
-  resolve: { alias: { "unclip-bundle": bundleDir } },
+  resolve: {
+    alias: {
+      "unclip-bundle/manifest.json": `${bundleDir}/manifest.json`,
+      "unclip-bundle/tokenizer.json": `${bundleDir}/tokenizer.json`,
+    },
+  },
   test: {
     name: "edge",
     include: ["src/**/*.test.ts", "test/**/*.test.ts"],
