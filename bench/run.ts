@@ -4,7 +4,7 @@
 // Options: --model <bundle dir> --requests <n> --skip-torch. Env: UNCLIP_PROVIDERS,
 // UNCLIP_INTRA_OP_THREADS, UNCLIP_MAX_BATCH as for the server.
 import { spawnSync } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
+import { existsSync } from "node:fs";
 import { cpus } from "node:os";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
@@ -23,18 +23,6 @@ const PROMPTS = [
   "a yellow star",
   "a blue square in the bottom right",
 ];
-
-/** The shipped default bundle (emoji-*), else shapes-*, else the tiny test bundle. */
-function defaultBundle(): string {
-  const names = existsSync("models") ? readdirSync("models") : [];
-  for (const prefix of ["emoji-", "shapes-"]) {
-    const found = names
-      .filter((n) => n.startsWith(prefix) && existsSync(join("models", n, "manifest.json")))
-      .sort();
-    if (found.length > 0) return join("models", found[found.length - 1]);
-  }
-  return "models/tiny-test";
-}
 
 /** Where the bundle's weights were trained (for the PyTorch baseline). */
 function runDirFor(bundleName: string): string | null {
@@ -63,7 +51,10 @@ const { values } = parseArgs({
     "skip-torch": { type: "boolean", default: false },
   },
 });
-const config = parseConfig({ ...process.env, UNCLIP_BUNDLE: values.model ?? defaultBundle() });
+const config = parseConfig({
+  ...process.env,
+  UNCLIP_BUNDLE: values.model ?? process.env.UNCLIP_BUNDLE,
+});
 const requests = Number(values.requests);
 const bundle = await loadBundle(config.bundleDir, {
   providers: config.providers,

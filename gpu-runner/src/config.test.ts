@@ -1,12 +1,27 @@
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { DEV_POOL_SECRET, parseConfig } from "./config.ts";
+import { DEV_POOL_SECRET, defaultBundleDir, parseConfig } from "./config.ts";
+
+describe("defaultBundleDir", () => {
+  it("prefers a shipped emoji bundle and falls back to the tiny test bundle", () => {
+    const dir = mkdtempSync(join(tmpdir(), "models-"));
+    expect(defaultBundleDir(dir)).toBe(join(dir, "tiny-test"));
+    for (const name of ["emoji-tiny", "emoji-cpu", "shapes-cpu"]) {
+      mkdirSync(join(dir, name));
+      writeFileSync(join(dir, name, "manifest.json"), "{}");
+    }
+    expect(defaultBundleDir(dir)).toBe(join(dir, "emoji-cpu"));
+    rmSync(dir, { recursive: true });
+  });
+});
 
 describe("parseConfig", () => {
   it("applies the documented defaults", () => {
     const config = parseConfig({});
     expect(config).toMatchObject({
       port: 8790,
-      bundleDir: "models/tiny-test",
       providers: ["cpu"],
       maxBatch: 16,
       poolSecret: DEV_POOL_SECRET,

@@ -1,7 +1,26 @@
 // The runner's configuration: environment variables parsed once at start by one zod schema;
 // the process refuses to start with a message naming every invalid variable.
+import { existsSync, readdirSync } from "node:fs";
+import { join } from "node:path";
 import { z } from "zod";
 import { RunnerError } from "./errors.ts";
+
+/**
+ * The bundle used when UNCLIP_BUNDLE is unset: the shipped emoji bundle (largest preset first)
+ * once training has produced one, else the tiny test bundle. Paths are relative to the repo root.
+ */
+export function defaultBundleDir(modelsDir = "models"): string {
+  const names = existsSync(modelsDir) ? readdirSync(modelsDir) : [];
+  const emoji = names
+    .filter((n) => n.startsWith("emoji-") && existsSync(join(modelsDir, n, "manifest.json")))
+    .sort((a, b) => rank(a) - rank(b) || a.localeCompare(b));
+  return join(modelsDir, emoji[0] ?? "tiny-test");
+}
+
+const rank = (name: string) => {
+  const i = ["emoji-gpu", "emoji-cpu", "emoji-tiny"].indexOf(name);
+  return i === -1 ? 99 : i;
+};
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
@@ -13,7 +32,8 @@ const envSchema = z
     NODE_ENV: z.string().optional(),
     UNCLIP_PORT: int(1, 65_535).default(8790),
     UNCLIP_HOST: z.string().min(1).default("0.0.0.0"),
-    UNCLIP_BUNDLE: z.string().min(1).default("models/tiny-test"),
+    /** Bundle directory; default: `defaultBundleDir()`. */
+    UNCLIP_BUNDLE: z.string().min(1).optional(),
     /** Execution providers in priority order, e.g. "cuda,cpu". */
     UNCLIP_PROVIDERS: z
       .string()
@@ -73,7 +93,7 @@ export function parseConfig(env: Record<string, string | undefined>): RunnerConf
   return {
     port: e.UNCLIP_PORT,
     host: e.UNCLIP_HOST,
-    bundleDir: e.UNCLIP_BUNDLE,
+    bundleDir: e.UNCLIP_BUNDLE ?? defaultBundleDir(),
     providers: e.UNCLIP_PROVIDERS,
     intraOpThreads: e.UNCLIP_INTRA_OP_THREADS,
     maxBatch: e.UNCLIP_MAX_BATCH,
