@@ -8,6 +8,7 @@ export default defineConfig({
       "gpu-runner/vitest.config.ts",
       "edge/vitest.config.ts",
       "infra/vitest.config.ts",
+      "tests/vitest.config.ts",
     ],
   },
 });

@@ -1,0 +1,54 @@
+// Helpers for the cross-part tests: talking to the edge and reading a runner's metrics.
+import { LOCAL_API_KEY } from "../scripts/stack.ts";
+
+export const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
+
+export function authHeaders(key = LOCAL_API_KEY): Record<string, string> {
+  return { authorization: `Bearer ${key}` };
+}
+
+export async function postJson(
+  edgeUrl: string,
+  path: string,
+  body: unknown,
+  headers: Record<string, string> = authHeaders(),
+): Promise<Response> {
+  return fetch(`${edgeUrl}${path}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+}
+
+/** Sum of a Prometheus metric's samples (all label sets) on a runner. */
+export async function metricValue(runnerUrl: string, name: string): Promise<number> {
+  const text = await (await fetch(`${runnerUrl}/metrics`)).text();
+  let total = 0;
+  for (const line of text.split("\n")) {
+    if (line.startsWith("#")) continue;
+    const match = line.match(/^([a-zA-Z_:][\w:]*)(\{[^}]*\})?\s+(\S+)/);
+    if (match && match[1] === name) total += Number(match[3]);
+  }
+  return total;
+}
+
+export function isPng(bytes: Uint8Array): boolean {
+  return PNG_MAGIC.every((b, i) => bytes[i] === b);
+}
+
+/** A PNG header (signature + IHDR) claiming the given size, with no pixel data after it. */
+export function pngHeader(width: number, height: number): Uint8Array {
+  const bytes = new Uint8Array(33);
+  bytes.set(PNG_MAGIC, 0);
+  const view = new DataView(bytes.buffer);
+  view.setUint32(8, 13);
+  bytes.set([0x49, 0x48, 0x44, 0x52], 12);
+  view.setUint32(16, width);
+  view.setUint32(20, height);
+  bytes.set([8, 6, 0, 0, 0], 24);
+  return bytes;
+}
+
+export function uniqueSeed(): number {
+  return Math.floor(Math.random() * 4_000_000_000);
+}

@@ -1,0 +1,15 @@
+// Cross-part tests: the real Worker under `wrangler dev` (Miniflare's local R2/KV/DO) talking
+// to real gpu-runner processes on the tiny bundle. Files run one at a time: each starts
+// processes, and this machine has two cores.
+import { defineProject } from "vitest/config";
+
+export default defineProject({
+  test: {
+    name: "e2e",
+    include: ["*.test.ts"],
+    globalSetup: ["./globalSetup.ts"],
+    fileParallelism: false,
+    testTimeout: 120_000,
+    hookTimeout: 180_000,
+  },
+});
