@@ -26,13 +26,19 @@ async function setup(options: { warm?: boolean; maxQueue?: number; delayMs?: num
   });
   if (options.warm ?? true) await runner.warm();
   const app = createApp(runner, { secret });
-  const post = async (path: string, body: unknown, extra: Record<string, string> = {}) => {
+  const post = async (
+    path: string,
+    body: unknown,
+    extra: Record<string, string> = {},
+    signal?: AbortSignal,
+  ) => {
     const text = JSON.stringify(body);
     const headers = await signRequest(secret, { method: "POST", path, body: text });
     return app.request(path, {
       method: "POST",
       body: text,
       headers: { "content-type": "application/json", ...headers, ...extra },
+      signal,
     });
   };
   return { app, runner, bundle, post };
@@ -102,6 +108,24 @@ describe("signed job routes", () => {
     expect(full.status).toBe(503);
     expect(Number(full.headers.get("retry-after"))).toBeGreaterThanOrEqual(1);
     expect((await first).status).toBe(200);
+  });
+
+  it("drops the job when the client goes away", async () => {
+    const { post, bundle, runner } = await setup({ delayMs: 10 });
+    const abort = new AbortController();
+    const pending = post(
+      "/v1/generate",
+      generateRequest(bundle.id, { decoder_steps: 50 }),
+      {},
+      abort.signal,
+    ).catch(() => null);
+    while (runner.depth === 0) await new Promise((r) => setTimeout(r, 1));
+    abort.abort();
+    await pending;
+    while (runner.depth > 0) await new Promise((r) => setTimeout(r, 5));
+    const metrics = await runner.metrics.registry.metrics();
+    expect(metrics).toContain('unclip_errors_total{kind="cancelled"} 1');
+    expect(bundle.fakes.decoder.calls.length).toBeLessThan(50);
   });
 
   it("streams progress events then the result with accept: text/event-stream", async () => {
