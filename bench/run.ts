@@ -126,7 +126,7 @@ async function scenario(name: string, concurrency: number): Promise<Scenario> {
 const machine = `${cpus()[0]?.model ?? "unknown CPU"} × ${cpus().length} cores visible`;
 console.log(`bench: bundle ${bundle.id} (${basename(config.bundleDir)}), native ${native}px`);
 console.log(
-  `bench: machine ${machine}; onnxruntime providers [${config.providers}], intra-op threads ${config.intraOpThreads || "auto"}, max batch ${config.maxBatch} rows`,
+  `bench: machine ${machine}; onnxruntime providers [${bundle.providers}], intra-op threads ${config.intraOpThreads || "auto"}, max batch ${config.maxBatch} rows`,
 );
 console.log(
   `bench: steps prior ${params.prior_steps} (guidance ${params.prior_guidance_scale}), decoder ${params.decoder_steps} (guidance ${params.decoder_guidance_scale}), upsampler ${params.upsampler_steps}; ${requests} images per scenario, n=1 each`,

@@ -26,7 +26,7 @@ async function main(): Promise<void> {
     );
   });
   await runner.warm();
-  console.log(`unclip gpu-runner: ready (providers ${config.providers.join(",")})`);
+  console.log(`unclip gpu-runner: ready (execution providers ${bundle.providers.join(",")})`);
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -30,6 +30,8 @@ export interface LoadedBundle {
   id: string;
   tokenizer: BundleTokenizer;
   sessions: BundleSessions;
+  /** Execution providers the sessions actually use (a failed `cuda` is dropped). */
+  providers: string[];
   release(): Promise<void>;
 }
 
@@ -109,14 +111,16 @@ export async function loadBundle(dir: string, options: SessionOptions): Promise<
 
   // 2. One session per graph, created once; inputs/outputs checked against the manifest.
   const created: OrtStageSession[] = [];
+  let providers = options.providers;
   try {
     for (const g of graphs) {
       const session = await OrtStageSession.create(
         bundlePath(dir, g.stage.file),
         g.stage.inputs,
         g.stage.outputs,
-        options,
+        { ...options, providers },
       );
+      providers = session.providers;
       created.push(session);
       const declared = session.declared();
       problems.push(
@@ -137,6 +141,7 @@ export async function loadBundle(dir: string, options: SessionOptions): Promise<
     id: bundleIdOf(manifest),
     tokenizer,
     sessions: { textEncoder, imageEncoder, prior, decoder, upsamplers },
+    providers,
     async release() {
       await Promise.all(created.map((s) => s.release()));
     },

@@ -24,17 +24,24 @@ export interface SessionOptions {
   intraOpThreads: number;
 }
 
-/** Creates the session with the first provider list that loads (cuda may be absent). */
-async function createSession(path: string, options: SessionOptions): Promise<ort.InferenceSession> {
+/**
+ * Creates the session with the first suffix of the provider list that loads (the CUDA provider
+ * library may be absent), and says which list that was so later graphs skip the failed ones.
+ */
+async function createSession(
+  path: string,
+  options: SessionOptions,
+): Promise<{ session: ort.InferenceSession; providers: ExecutionProvider[] }> {
   let lastError: unknown;
   for (let i = 0; i < options.providers.length; i++) {
     const providers = options.providers.slice(i);
     try {
-      return await ort.InferenceSession.create(path, {
+      const session = await ort.InferenceSession.create(path, {
         executionProviders: providers,
         graphOptimizationLevel: "all",
         ...(options.intraOpThreads > 0 ? { intraOpNumThreads: options.intraOpThreads } : {}),
       });
+      return { session, providers };
     } catch (error) {
       lastError = error;
       if (i + 1 < options.providers.length) {
@@ -55,6 +62,8 @@ export class OrtStageSession implements StageSession {
     private readonly session: ort.InferenceSession,
     readonly inputs: readonly TensorSpec[],
     readonly outputs: readonly TensorSpec[],
+    /** The provider list the session was created with. */
+    readonly providers: ExecutionProvider[],
   ) {}
 
   static async create(
@@ -63,7 +72,8 @@ export class OrtStageSession implements StageSession {
     outputs: readonly TensorSpec[],
     options: SessionOptions,
   ): Promise<OrtStageSession> {
-    return new OrtStageSession(await createSession(path, options), inputs, outputs);
+    const { session, providers } = await createSession(path, options);
+    return new OrtStageSession(session, inputs, outputs, providers);
   }
 
   /** What the graph itself declares, for the manifest check. */
