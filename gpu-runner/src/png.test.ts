@@ -20,10 +20,10 @@ describe("resizeSquare", () => {
 });
 
 describe("PNG round trip", () => {
-  it("turns a tensor into RGB bytes and back within one quantisation step", () => {
+  it("turns a tensor into RGB bytes and back within one quantisation step", async () => {
     const side = 8;
     const chw = new Float32Array(3 * side * side).map((_, i) => Math.sin(i) * 0.9);
-    const png = encodeRgbPng(tensorToRgbBytes(chw, side), side);
+    const png = await encodeRgbPng(tensorToRgbBytes(chw, side), side);
     const back = decodePngToTensor(png, side);
     back.forEach((v, i) => {
       expect(Math.abs(v - chw[i])).toBeLessThanOrEqual(1 / 127.5);

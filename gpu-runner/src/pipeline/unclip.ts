@@ -307,7 +307,7 @@ export class UnclipPipeline {
     }
     const out = this.checkSize(req.size);
     const rgb = tensorToRgbBytes(resizeSquare(image, 3, side, out), out);
-    const png = encodeRgbPng(rgb, out);
+    const png = await encodeRgbPng(rgb, out);
     job.report("encode", 1, 1);
     return {
       index,
