@@ -1,17 +1,12 @@
 // Edge tests run inside workerd (Miniflare) with the real local R2, KV, Durable Objects and
 // rate-limit binding from the root wrangler.toml. The served bundle is aliased here.
-import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
 import { defineProject } from "vitest/config";
 
-const repoRoot = fileURLToPath(new URL("..", import.meta.url));
-// The training engineer's tiny test bundle once it exists; until then the edge's fixture
-// bundle (same tokenizer format, no ONNX files: the edge reads only manifest + tokenizer).
-const tinyTest = `${repoRoot}models/tiny-test`;
-const bundleDir = existsSync(`${tinyTest}/manifest.json`)
-  ? tinyTest
-  : fileURLToPath(new URL("./test/fixtures/bundle", import.meta.url));
+// The bundle the tests serve: the training engineer's tiny test bundle (edge/tsconfig.json
+// maps the same specifiers for wrangler; Vite takes them from here).
+const bundleDir = fileURLToPath(new URL("../models/tiny-test", import.meta.url));
 
 export default defineProject({
   plugins: [
@@ -25,7 +20,6 @@ export default defineProject({
           POOL_TIMEOUT_MS: "1500",
           POOL_MAX_ATTEMPTS: "3",
           BLOCKED_TERMS: "bomb, gore",
-          TEST_BUNDLE_DIR: bundleDir,
         },
       },
     }),
