@@ -178,7 +178,7 @@ else {
       "--run-dir",
       runDir,
       "--requests",
-      String(Math.min(requests, 16)),
+      String(Math.min(requests, 4)),
       "--batches",
       "1,4,8",
       "--prior-steps",

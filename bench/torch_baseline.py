@@ -14,7 +14,7 @@ import time
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--run-dir", required=True, help="training run directory with clip/prior/decoder/upsampler .pt")
-    ap.add_argument("--requests", type=int, default=8, help="images per scenario")
+    ap.add_argument("--requests", type=int, default=4, help="images per scenario (at least one batch)")
     ap.add_argument("--batches", default="1,4,8", help="prompts per pipeline call, one scenario each")
     ap.add_argument("--prior-steps", type=int, required=True)
     ap.add_argument("--prior-guidance", type=float, required=True)
