@@ -2,9 +2,9 @@
 // (local R2/KV/Durable Objects persisted to a state folder). Used by `npm start` and by the
 // cross-part tests in tests/, so both exercise exactly the same processes.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
-import { relative, resolve } from "node:path";
+import { resolve } from "node:path";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "..");
 export const LOCAL_API_KEY = "sk-local-dev";
@@ -86,7 +86,9 @@ async function waitReady(proc: ManagedProcess, path: string, timeoutMs: number):
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (proc.child.exitCode !== null) {
-      throw new Error(`${proc.name} exited with ${proc.child.exitCode} during start:\n${proc.log.join("")}`);
+      throw new Error(
+        `${proc.name} exited with ${proc.child.exitCode} during start:\n${proc.log.join("")}`,
+      );
     }
     try {
       const res = await fetch(`${proc.url}${path}`, { signal: AbortSignal.timeout(2000) });
@@ -96,7 +98,9 @@ async function waitReady(proc: ManagedProcess, path: string, timeoutMs: number):
     }
     await new Promise((r) => setTimeout(r, 250));
   }
-  throw new Error(`${proc.name} not ready at ${proc.url}${path} after ${timeoutMs} ms:\n${proc.log.join("")}`);
+  throw new Error(
+    `${proc.name} not ready at ${proc.url}${path} after ${timeoutMs} ms:\n${proc.log.join("")}`,
+  );
 }
 
 /** Sends a signal to the process group (tsx and wrangler each start children of their own). */
@@ -141,6 +145,17 @@ export function startRunner(
   );
 }
 
+/** A tsconfig extending edge/tsconfig.json whose `paths` point the Worker at `bundle`. */
+export function edgeTsconfigFor(bundle: string, stateDir: string): string {
+  const file = resolve(stateDir, "edge-bundle.tsconfig.json");
+  const tsconfig = {
+    extends: resolve(REPO_ROOT, "edge/tsconfig.json"),
+    compilerOptions: { paths: { "unclip-bundle/*": [`${resolve(bundle)}/*`] } },
+  };
+  writeFileSync(file, `${JSON.stringify(tsconfig, null, 2)}\n`);
+  return file;
+}
+
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const runnerCount = options.runners ?? 1;
   const bundle = resolve(REPO_ROOT, options.bundle ?? "models/tiny-test");
@@ -175,9 +190,9 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       "--inspector-port",
       String(await freePort()),
       // Edge and runners must serve the same bundle: the Worker imports its manifest and
-      // tokenizer through this module alias (see wrangler.toml).
-      "--alias",
-      `unclip-bundle:./${relative(REPO_ROOT, bundle)}`,
+      // tokenizer as `unclip-bundle/*`, mapped by tsconfig paths (see wrangler.toml).
+      "--tsconfig",
+      edgeTsconfigFor(bundle, stateDir),
       "--persist-to",
       resolve(stateDir, "wrangler"),
       "--show-interactive-dev-session=false",
@@ -185,7 +200,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       "warn",
       ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     ],
-    { WRANGLER_SEND_METRICS: "false", WRANGLER_DISABLE_UPDATE_CHECK: "true", NO_UPDATE_NOTIFIER: "1" },
+    {
+      WRANGLER_SEND_METRICS: "false",
+      WRANGLER_DISABLE_UPDATE_CHECK: "true",
+      NO_UPDATE_NOTIFIER: "1",
+    },
     edgePort,
     verbose,
   );
