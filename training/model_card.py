@@ -29,7 +29,7 @@ def main(argv=None):
     ev = json.load(open(os.path.join(args.bundle, "eval.json")))
     rows, cfg = [], None
     for stage in ("clip", "prior", "decoder", "upsampler"):
-        ck = torch.load(os.path.join(args.run_dir, f"{stage}.pt"), map_location="cpu")
+        ck = torch.load(os.path.join(args.run_dir, f"{stage}.pt"), map_location="cpu", weights_only=False)
         cfg = ck["config"]
         t = cfg["train"][stage]
         rows.append(f"| {stage} | {ck['params'] / 1e6:.2f} M | {ck['step']} | {t['batch_size']} | {t['lr']} | "

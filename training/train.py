@@ -132,7 +132,7 @@ def train_stage(stage: str, cfg: BundleConfig, run_dir: str, device: str, resume
     step, elapsed = 0, 0.0
     path = os.path.join(run_dir, f"{stage}.pt")
     if resume and os.path.exists(path):
-        ck = torch.load(path, map_location=device)
+        ck = torch.load(path, map_location=device, weights_only=False)
         model.load_state_dict(ck["model"])
         ema.load_state_dict(ck["ema"])
         opt.load_state_dict(ck["opt"])
@@ -170,7 +170,7 @@ def train_stage(stage: str, cfg: BundleConfig, run_dir: str, device: str, resume
         with torch.no_grad():
             for pe, pm in zip(ema.parameters(), model.parameters()):
                 pe.mul_(d).add_(pm.detach(), alpha=1 - d)
-        loss_acc += loss.item()
+        loss_acc += loss.detach()  # stays on the device: no sync per step
         n_acc += 1
         elapsed = time.time() - t0
         if step % tc.log_every == 0 or step == tc.steps:
@@ -178,7 +178,7 @@ def train_stage(stage: str, cfg: BundleConfig, run_dir: str, device: str, resume
             left = (tc.steps - step) / max(rate, 1e-9)
             if tc.budget_s:
                 left = min(left, tc.budget_s - elapsed)
-            log(f"[{stage}] step {step}/{tc.steps} loss {loss_acc / n_acc:.4f} lr {lr:.2e} "
+            log(f"[{stage}] step {step}/{tc.steps} loss {float(loss_acc) / n_acc:.4f} lr {lr:.2e} "
                 f"{rate:.2f} it/s elapsed {elapsed:.0f}s ETA {max(left, 0):.0f}s")
             loss_acc, n_acc, last, last_step = 0.0, 0, time.time(), step
         if step % tc.ckpt_every == 0:

@@ -25,7 +25,7 @@ def build_model(stage: str, cfg: BundleConfig) -> torch.nn.Module:
 
 def load_stage(run_dir: str, stage: str, device="cpu"):
     """The EMA weights of a trained stage, in eval mode, with the checkpoint's own config."""
-    ck = torch.load(os.path.join(run_dir, f"{stage}.pt"), map_location="cpu")
+    ck = torch.load(os.path.join(run_dir, f"{stage}.pt"), map_location="cpu", weights_only=False)
     cfg = bundle_from_dict(ck["config"])
     model = build_model(stage, cfg)
     model.load_state_dict({k: v.float() for k, v in ck["ema"].items()})

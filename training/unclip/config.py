@@ -98,36 +98,33 @@ def get_config(data: str, preset: str) -> BundleConfig:
                  "decoder": _train(steps=600, batch_size=32, lr=2e-3, warmup=30, ema_decay=0.995),
                  "upsampler": _train(steps=600, batch_size=16, lr=2e-3, warmup=20, ema_decay=0.995, crop=16)}
         n_train = 2000
-    elif preset == "cpu":
+    else:
+        # cpu and gpu share the 32 px base / 64 px upsampler (the 64 px PNGs bound us) and nets
+        # small enough that two bundles stay under 60 MB of fp32 ONNX; gpu has wider nets
+        # (decoder 48 vs 32 channels) and ~10x the steps at 4x the batch.
         L, W, D, R = 16, 96, 64, 32
+        gpu = preset == "gpu"
         clip = ClipConfig(context_length=L, text_width=W, text_layers=3, text_heads=4,
                           image_resolution=R, image_channels=(32, 64, 128, 128), embed_dim=D)
         prior = PriorConfig(embed_dim=D, context_length=L, text_width=W, width=128, layers=4, heads=4)
-        dec = UNetConfig(resolution=R, base_channels=48, channel_mults=(1, 2, 3), attention_levels=(1, 2),
-                         heads=4, embed_dim=D, text_width=W, context_length=L, embed_tokens=4)
-        up = UNetConfig(in_channels=6, resolution=2 * R, low_res=R, base_channels=24,
+        dec = UNetConfig(resolution=R, base_channels=48 if gpu else 32, channel_mults=(1, 2, 3) if gpu else (1, 2, 2),
+                         attention_levels=(1, 2), heads=4, embed_dim=D, text_width=W, context_length=L, embed_tokens=4)
+        up = UNetConfig(in_channels=6, resolution=2 * R, low_res=R, base_channels=24 if gpu else 16,
                         channel_mults=(1, 2, 2), attention_levels=())
-        train = {"clip": _train(steps=2000, batch_size=128, lr=1e-3, warmup=100, ema_decay=0.995),
-                 "prior": _train(steps=3000, batch_size=128, lr=5e-4, warmup=100, ema_decay=0.995),
-                 "decoder": _train(steps=4000, batch_size=32, lr=1e-3, warmup=200, ema_decay=0.999),
-                 "upsampler": _train(steps=2000, batch_size=16, lr=1e-3, warmup=100, ema_decay=0.999, crop=32)}
-        n_train = 20000
-    else:  # gpu: same resolutions (the 64 px PNGs bound us), wider nets, far more steps
-        L, W, D, R = 16, 128, 64, 32
-        clip = ClipConfig(context_length=L, text_width=W, text_layers=4, text_heads=4,
-                          image_resolution=R, image_channels=(32, 64, 128, 192), embed_dim=D)
-        prior = PriorConfig(embed_dim=D, context_length=L, text_width=W, width=192, layers=6, heads=6)
-        dec = UNetConfig(resolution=R, base_channels=64, channel_mults=(1, 2, 3), attention_levels=(1, 2),
-                         heads=4, embed_dim=D, text_width=W, context_length=L, embed_tokens=4)
-        up = UNetConfig(in_channels=6, resolution=2 * R, low_res=R, base_channels=32,
-                        channel_mults=(1, 2, 2), attention_levels=())
-        train = {"clip": _train(steps=6000, batch_size=256, lr=1e-3, warmup=200, ema_decay=0.995, log_every=100),
-                 "prior": _train(steps=8000, batch_size=256, lr=5e-4, warmup=200, ema_decay=0.999, log_every=100),
-                 "decoder": _train(steps=30000, batch_size=128, lr=1e-3, warmup=300, ema_decay=0.9995,
-                                   log_every=200, ckpt_every=2000),
-                 "upsampler": _train(steps=30000, batch_size=64, lr=1e-3, warmup=300, ema_decay=0.9995, crop=32,
-                                     log_every=200, ckpt_every=2000)}
-        n_train = 40000
+        if gpu:
+            train = {"clip": _train(steps=20000, batch_size=512, lr=1e-3, warmup=200, ema_decay=0.995, log_every=200, ckpt_every=2000),
+                     "prior": _train(steps=20000, batch_size=512, lr=5e-4, warmup=200, ema_decay=0.999, log_every=200, ckpt_every=2000),
+                     "decoder": _train(steps=50000, batch_size=128, lr=1e-3, warmup=300, ema_decay=0.9995,
+                                       log_every=250, ckpt_every=2000),
+                     "upsampler": _train(steps=50000, batch_size=64, lr=1e-3, warmup=300, ema_decay=0.9995, crop=32,
+                                         log_every=250, ckpt_every=2000)}
+            n_train = 30000
+        else:
+            train = {"clip": _train(steps=1500, batch_size=128, lr=1e-3, warmup=100, ema_decay=0.995, log_every=50),
+                     "prior": _train(steps=2000, batch_size=128, lr=5e-4, warmup=100, ema_decay=0.995, log_every=50),
+                     "decoder": _train(steps=4000, batch_size=32, lr=1e-3, warmup=200, ema_decay=0.999, log_every=50),
+                     "upsampler": _train(steps=1500, batch_size=16, lr=1e-3, warmup=100, ema_decay=0.999, crop=32, log_every=50)}
+            n_train = 20000
     return BundleConfig(name=preset, data=data, clip=clip, prior=prior, decoder=dec, upsampler=up,
                         train=train, n_train=n_train, flip=(data == "emoji"))
 
