@@ -9,6 +9,7 @@ export default defineConfig({
       "edge/vitest.config.ts",
       "infra/vitest.config.ts",
       "tests/vitest.config.ts",
+      "tests/vitest.slow.config.ts",
     ],
   },
 });
