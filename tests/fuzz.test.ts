@@ -1,5 +1,6 @@
 // Hostile requests against the Worker (with a real runner behind it): zero 5xx, every answer
-// a success or a well-formed OpenAI error. `npm test` sends 1,500; `npm run test:slow` 10,000.
+// a success or a well-formed OpenAI error. `npm test` sends 1,500; the slow project runs this
+// same file with UNCLIP_FUZZ_COUNT=10000.
 import { describe, expect, inject, it } from "vitest";
 import { LOCAL_API_KEY } from "../scripts/stack.ts";
 import { runFuzz, sendRaw } from "./fuzz/hostile.ts";
