@@ -76,6 +76,23 @@ describe("async jobs", () => {
     expect(status.result).toEqual(final.result);
   });
 
+  it("coalesces a runner's per-step progress so hundreds of steps never flood the job", async () => {
+    pool.handler = async (call) => {
+      const steps = Array.from(
+        { length: 400 },
+        (_, i) =>
+          `event: progress\ndata: ${JSON.stringify({ stage: "decoder", step: i, total: 400, progress: (0.9 * i) / 400 })}\n\n`,
+      ).join("");
+      const result = `event: result\ndata: ${JSON.stringify(await renderedResponse(call))}\n\n`;
+      return new Response(steps + result, { headers: { "content-type": "text/event-stream" } });
+    };
+    const submitted = await generate({ prompt: "a red circle", seed: uniqueSeed(), async: true });
+    const { id } = (await submitted.json()) as JobStatus;
+    const events = await eventsOf(await get(`/v1/jobs/${id}/events`));
+    expect(events.at(-1)?.event).toBe("result");
+    expect(events.filter((e) => e.event === "progress").length).toBeLessThanOrEqual(100);
+  });
+
   it("hides a job from other keys and answers 404 for unknown ids", async () => {
     const submitted = await generate({ prompt: "a red circle", seed: uniqueSeed(), async: true });
     const { id } = (await submitted.json()) as JobStatus;

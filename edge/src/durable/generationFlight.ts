@@ -62,12 +62,33 @@ export class GenerationFlight extends DurableObject<Env> {
     }
   }
 
+  /** Latest progress not yet told to the watchers; one report in flight at a time. */
+  #pendingProgress: PoolProgressEvent | undefined;
+  #reporting = false;
+
   #tell(event: PoolProgressEvent): void {
-    for (const jobId of this.#watchers) {
-      const job = this.env.JOBS.get(this.env.JOBS.idFromName(jobId));
-      job.progress(event).catch((error: unknown) => {
-        console.error(`edge: could not report progress to job ${jobId}`, error);
-      });
+    this.#pendingProgress = event;
+    if (!this.#reporting) void this.#report();
+  }
+
+  async #report(): Promise<void> {
+    this.#reporting = true;
+    try {
+      while (this.#pendingProgress) {
+        const event = this.#pendingProgress;
+        this.#pendingProgress = undefined;
+        await Promise.all(
+          [...this.#watchers].map((jobId) =>
+            this.env.JOBS.get(this.env.JOBS.idFromName(jobId))
+              .progress(event)
+              .catch((error: unknown) => {
+                console.error(`edge: could not report progress to job ${jobId}`, error);
+              }),
+          ),
+        );
+      }
+    } finally {
+      this.#reporting = false;
     }
   }
 }

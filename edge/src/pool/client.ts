@@ -196,15 +196,29 @@ const streamErrorStatus: Record<string, ErrorStatus> = {
   invalid_request_error: 400,
 };
 
+function isVisibleChange(before: PoolProgressEvent | undefined, after: PoolProgressEvent): boolean {
+  return (
+    before === undefined ||
+    before.stage !== after.stage ||
+    after.progress - before.progress >= 0.01 ||
+    after.progress === 1
+  );
+}
+
 async function readEventStream(
   stream: ReadableStream<Uint8Array>,
   onProgress: PoolCallOptions["onProgress"],
 ): Promise<PoolResponse | RetryableFailure> {
+  let reported: PoolProgressEvent | undefined;
   for await (const event of parseServerSentEvents(stream)) {
     const data = safeJson(event.data);
     if (event.event === "progress") {
       const progress = poolProgressEventSchema.safeParse(data);
-      if (progress.success) onProgress?.(progress.data);
+      // Runners report every denoising step; callers need a change they can see.
+      if (progress.success && isVisibleChange(reported, progress.data)) {
+        reported = progress.data;
+        onProgress?.(progress.data);
+      }
     } else if (event.event === "result") {
       return parsePoolResponse(data);
     } else if (event.event === "error") {

@@ -12,6 +12,7 @@ export async function* parseServerSentEvents(
   const decoder = new TextDecoder();
   const reader = stream.getReader();
   let buffer = "";
+  let finished = false;
   try {
     for (;;) {
       const { done, value } = await reader.read();
@@ -25,12 +26,15 @@ export async function* parseServerSentEvents(
         boundary = buffer.indexOf("\n\n");
       }
       if (done) {
+        finished = true;
         const event = parseBlock(buffer);
         if (event) yield event;
         return;
       }
     }
   } finally {
+    // A consumer that stops early (the result arrived) cancels the rest of the stream.
+    if (!finished) await reader.cancel().catch(() => {});
     reader.releaseLock();
   }
 }
