@@ -1,6 +1,7 @@
 // Extensions: async jobs with a server-sent progress stream fed by the pool's SSE, and
 // interpolations between two prompts.
-import { SELF } from "cloudflare:test";
+import { runDurableObjectAlarm, SELF } from "cloudflare:test";
+import { env } from "cloudflare:workers";
 import { type JobStatus, jobStatusSchema } from "@unclip/shared";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseServerSentEvents, type ServerSentEvent } from "../src/pool/sse.ts";
@@ -91,6 +92,15 @@ describe("async jobs", () => {
     const events = await eventsOf(await get(`/v1/jobs/${id}/events`));
     expect(events.at(-1)?.event).toBe("result");
     expect(events.filter((e) => e.event === "progress").length).toBeLessThanOrEqual(100);
+  });
+
+  it("forgets a finished job when its retention alarm fires", async () => {
+    const submitted = await generate({ prompt: "a red circle", seed: uniqueSeed(), async: true });
+    const { id } = (await submitted.json()) as JobStatus;
+    await eventsOf(await get(`/v1/jobs/${id}/events`)); // until the job ends
+    expect((await get(`/v1/jobs/${id}`)).status).toBe(200);
+    expect(await runDurableObjectAlarm(env.JOBS.get(env.JOBS.idFromName(id)))).toBe(true);
+    expect((await get(`/v1/jobs/${id}`)).status).toBe(404);
   });
 
   it("hides a job from other keys and answers 404 for unknown ids", async () => {

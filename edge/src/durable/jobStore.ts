@@ -27,6 +27,10 @@ interface JobRecord {
 }
 
 const encoder = new TextEncoder();
+/** How long a finished job's status stays readable (its images stay in R2 regardless). */
+export const JOB_RETENTION_MS = 24 * 60 * 60 * 1000;
+/** Longer than any pool call (POOL_TIMEOUT_MS) plus storing its images. */
+const JOB_WATCHDOG_MS = 15 * 60 * 1000;
 
 export class JobStore extends DurableObject<Env> {
   #streams = new Set<WritableStreamDefaultWriter<Uint8Array>>();
@@ -69,9 +73,16 @@ export class JobStore extends DurableObject<Env> {
 
   override async alarm(): Promise<void> {
     const record = this.#record();
-    if (record?.status !== "queued") return;
+    if (record?.status === "succeeded" || record?.status === "failed") {
+      await this.ctx.storage.deleteAll(); // retention is over
+      return;
+    }
+    // Alarms never overlap, so a job found "running" here lost its instance mid-run: run it again.
+    if (record?.status !== "queued" && record?.status !== "running") return;
     record.status = "running";
     this.ctx.storage.kv.put("job", record);
+    // The watchdog that re-runs the job if this instance dies (replaced by retention below).
+    await this.ctx.storage.setAlarm(Date.now() + JOB_WATCHDOG_MS);
     this.#broadcast("progress", this.#brief(record));
     try {
       await renderThroughCache(record.spec.job, this.env, record.spec.id);
@@ -87,6 +98,7 @@ export class JobStore extends DurableObject<Env> {
       record.error = known.body.error;
     }
     this.ctx.storage.kv.put("job", record);
+    await this.ctx.storage.setAlarm(Date.now() + JOB_RETENTION_MS);
     const final = await this.#statusOf(record);
     this.#broadcast(record.status === "succeeded" ? "result" : "error", final);
     for (const writer of this.#streams) writer.close().catch(() => {});
