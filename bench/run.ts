@@ -49,6 +49,8 @@ const { values } = parseArgs({
     model: { type: "string" },
     requests: { type: "string", default: "16" },
     "skip-torch": { type: "boolean", default: false },
+    /** The PyTorch baseline is slow on CPU; stop it after this long (partial results kept). */
+    "torch-timeout": { type: "string", default: "900" },
   },
 });
 const config = parseConfig({
@@ -56,6 +58,7 @@ const config = parseConfig({
   UNCLIP_BUNDLE: values.model ?? process.env.UNCLIP_BUNDLE,
 });
 const requests = Number(values.requests);
+const torchTimeoutS = Number(values["torch-timeout"]);
 const bundle = await loadBundle(config.bundleDir, {
   providers: config.providers,
   intraOpThreads: config.intraOpThreads,
@@ -196,15 +199,25 @@ else {
       "--prompts",
       JSON.stringify(PROMPTS),
     ],
-    { encoding: "utf8", maxBuffer: 16 << 20 },
+    { encoding: "utf8", maxBuffer: 16 << 20, timeout: torchTimeoutS * 1000 },
   );
-  const last = proc.stdout.trim().split("\n").at(-1) ?? "";
-  try {
-    torch = JSON.parse(last);
-  } catch {
-    torch = {
-      skipped: `${script} failed (exit ${proc.status}): ${proc.stderr.trim().split("\n").at(-1)}`,
-    };
+  const lines = proc.stdout
+    .split("\n")
+    .filter((l) => l.startsWith("{"))
+    .map((l) => JSON.parse(l));
+  const head = lines.find((l) => l.skipped || l.threads) ?? {};
+  const scenarios = lines.filter((l) => l.scenario).map((l) => l.scenario);
+  torch = head.skipped
+    ? { skipped: head.skipped }
+    : scenarios.length > 0
+      ? { threads: head.threads, scenarios }
+      : {
+          skipped: `${script} failed (exit ${proc.status ?? proc.signal}): ${proc.stderr.trim().split("\n").at(-1)}`,
+        };
+  if (proc.status !== 0 && scenarios.length > 0) {
+    console.log(
+      `(c) note: ${script} stopped early (${proc.signal ?? proc.status}); partial results`,
+    );
   }
 }
 console.log();

@@ -2,7 +2,8 @@
 bundle was exported from) and the same DDIM sampler (training/unclip/pipeline.py), timed per
 stage for one prompt at a time and for static batches of 4 and 8 prompts.
 
-Prints one JSON line on stdout: {"skipped": reason} or {"device", "threads", "scenarios": [...]}.
+Prints JSON lines on stdout, flushed as they come (so a run cut short still reports):
+{"skipped": reason}, or {"device", "threads", "torch"} then one {"scenario": {...}} per batch size.
 """
 import argparse
 import json
@@ -57,8 +58,8 @@ def main():
         t["text_encoder+prior"], t["decoder"], t["upsampler"] = t1 - t0, t2 - t1, t3 - t2
         return t
 
+    print(json.dumps({"device": "cpu", "threads": torch.get_num_threads(), "torch": torch.__version__}), flush=True)
     run(prompts[:1], 0)  # warm-up
-    scenarios = []
     for b in (int(x) for x in args.batches.split(",")):
         totals = {}
         start = time.perf_counter()
@@ -69,15 +70,13 @@ def main():
                 totals[k] = totals.get(k, 0.0) + v
             done += b
         elapsed = time.perf_counter() - start
-        scenarios.append({
+        print(json.dumps({"scenario": {
             "batch": b,
             "images": done,
             "seconds": elapsed,
             "images_per_s": done / elapsed,
             "stage_ms_per_image": {k: 1000 * v / done for k, v in totals.items()},
-        })
-    print(json.dumps({"device": "cpu", "threads": torch.get_num_threads(), "torch": torch.__version__,
-                      "scenarios": scenarios}))
+        }}), flush=True)
 
 
 if __name__ == "__main__":

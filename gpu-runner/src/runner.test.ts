@@ -143,6 +143,19 @@ describe("Runner admission and cancellation", () => {
     ).rejects.toMatchObject({ status: 400, param: "size" });
   });
 
+  it("fails the whole job with a 500 when a network call fails, and stops its other images", async () => {
+    const { runner, bundle, batches } = makeRunner();
+    bundle.fakes.decoder.run = async () => {
+      throw new Error("out of memory");
+    };
+    await expect(
+      runner.submit({ kind: "generate", request: generateRequest(bundle.id, { n: 3 }) }),
+    ).rejects.toMatchObject({ kind: "inference", status: 500 });
+    await runner.scheduler.idle();
+    expect(batches.filter((b) => b.stage === "upsampler_0")).toHaveLength(0);
+    expect(runner.depth).toBe(0);
+  });
+
   it("reports progress from queued to done", async () => {
     const { runner, bundle } = makeRunner();
     const events: number[] = [];

@@ -186,6 +186,9 @@ export class Runner {
         images: out,
         timings_ms: { total: Math.round(seconds * 1000) },
       };
+    } catch (error) {
+      run.abort(); // the job's other images need not run on
+      throw error;
     } finally {
       this.held -= images;
       this.metrics.queueDepth.set(this.held);

@@ -100,6 +100,16 @@ describe("signed job routes", () => {
     expect(other.status).toBe(409);
   });
 
+  it("refuses an oversized body with 413 before reading it as JSON", async () => {
+    const { app } = await setup();
+    const res = await app.request("/v1/variations", {
+      method: "POST",
+      body: "x".repeat(7 * 1024 * 1024),
+      headers: { "content-length": String(7 * 1024 * 1024) },
+    });
+    expect(res.status).toBe(413);
+  });
+
   it("answers 503 with retry-after when the queue is full", async () => {
     const { post, bundle, runner } = await setup({ maxQueue: 2, delayMs: 5 });
     const first = post("/v1/generate", generateRequest(bundle.id, { n: 2 }));

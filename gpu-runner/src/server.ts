@@ -15,6 +15,7 @@ import {
   verifyRequest,
 } from "@unclip/shared";
 import { type Context, Hono } from "hono";
+import { bodyLimit } from "hono/body-limit";
 import { streamSSE } from "hono/streaming";
 import type { z } from "zod";
 import { asRunnerError, RunnerError } from "./errors.ts";
@@ -24,6 +25,9 @@ export interface ServerOptions {
   secret: string;
   replayGuard?: ReplayGuard;
 }
+
+/** A 4 MB PNG (the variations upload limit) in base64 plus the JSON around it. */
+const MAX_BODY_BYTES = 6 * 1024 * 1024;
 
 const schemas: Record<JobKind, z.ZodType> = {
   generate: poolGenerateRequestSchema,
@@ -66,6 +70,18 @@ export function createApp(runner: Runner, options: ServerOptions): Hono {
       sizes: sizesFor(nativeResolutionOf(manifest)),
     });
   });
+
+  // Bodies are read before the signature can be checked: bound them first.
+  app.use(
+    "/v1/*",
+    bodyLimit({
+      maxSize: MAX_BODY_BYTES,
+      onError: (c) => {
+        runner.metrics.errors.inc({ kind: "bad_request" });
+        return c.json(openAiError(413, `Request body over ${MAX_BODY_BYTES} bytes.`), 413);
+      },
+    }),
+  );
 
   for (const kind of Object.keys(POOL_PATHS) as JobKind[]) {
     app.post(POOL_PATHS[kind], async (c) => {

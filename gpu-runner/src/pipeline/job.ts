@@ -10,14 +10,26 @@ let nextId = 0;
 export class Job implements JobContext {
   readonly id = `job-${++nextId}`;
   readonly startedAt = performance.now();
+  /** Aborted when the client went away or when the job failed (its other images stop too). */
+  readonly signal: AbortSignal;
+  private readonly failed = new AbortController();
   private planned = 0;
   private done = 0;
 
   constructor(
     readonly deadline: number,
-    readonly signal?: AbortSignal,
+    clientSignal?: AbortSignal,
     private readonly onProgress?: (event: PoolProgressEvent) => void,
-  ) {}
+  ) {
+    this.signal = clientSignal
+      ? AbortSignal.any([clientSignal, this.failed.signal])
+      : this.failed.signal;
+  }
+
+  /** Stops the job's remaining work at the next step (one of its images failed). */
+  abort(): void {
+    this.failed.abort();
+  }
 
   /** Adds network steps the job will take (progress denominator). */
   plan(steps: number): void {
