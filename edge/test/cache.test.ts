@@ -136,6 +136,18 @@ describe("GET /v1/images/<key>/<i>.png", () => {
     await stale.arrayBuffer();
   });
 
+  it("answers HEAD without a body and refuses other methods with 405", async () => {
+    const res = await generate({ prompt: "a red circle", seed: uniqueSeed() });
+    const url = local(((await res.json()) as Images).data[0].url!);
+    const head = await SELF.fetch(url, { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("etag")).toMatch(/^".+"$/);
+    expect((await head.arrayBuffer()).byteLength).toBe(0);
+    const post = await SELF.fetch(url, { method: "POST" });
+    expect(post.status).toBe(405);
+    expect(post.headers.get("allow")).toBe("GET, HEAD");
+  });
+
   it("answers a JSON 404 for an image that does not exist", async () => {
     const res = await SELF.fetch(`${ORIGIN}/v1/images/${"0".repeat(64)}/0.png`);
     expect(res.status).toBe(404);

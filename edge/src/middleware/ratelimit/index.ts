@@ -71,12 +71,13 @@ export const rateLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
   const apiKey = c.get("apiKey");
   const firstLine = await c.env.EDGE_RATE_LIMIT.limit({ key: apiKey.hash });
   if (!firstLine.success) {
+    const bucket = await chargeApiKey(apiKey, 0, c.env);
     throw new ApiError(
       429,
       "Too many requests for this key at this location. Retry in a few seconds.",
       null,
       "rate_limit_exceeded",
-      { "retry-after": "10" },
+      { ...rateLimitHeaders(bucket), "retry-after": "10" },
     );
   }
   await next();
