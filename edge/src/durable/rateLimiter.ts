@@ -48,6 +48,22 @@ export function drawFromBucket(
   return { outcome, state: { tokens, updatedAt: now } };
 }
 
+/** Returns units taken for a request the server then failed (never above the burst). */
+export function refundToBucket(
+  state: BucketState | undefined,
+  units: number,
+  policy: BucketPolicy,
+  now: number,
+): { outcome: BucketOutcome; state: BucketState } {
+  const current = drawFromBucket(state, 0, policy, now).state;
+  return drawFromBucket(
+    { tokens: Math.min(policy.burst, current.tokens + units), updatedAt: now },
+    0,
+    policy,
+    now,
+  );
+}
+
 export class RateLimiter extends DurableObject<Env> {
   /** Takes `cost` units if available (cost 0 just reports the bucket). */
   take(cost: number, policy: BucketPolicy): BucketOutcome {
@@ -55,6 +71,18 @@ export class RateLimiter extends DurableObject<Env> {
     const { outcome, state } = drawFromBucket(
       kv.get<BucketState>("bucket"),
       cost,
+      policy,
+      Date.now(),
+    );
+    kv.put("bucket", state);
+    return outcome;
+  }
+
+  refund(units: number, policy: BucketPolicy): BucketOutcome {
+    const kv = this.ctx.storage.kv;
+    const { outcome, state } = refundToBucket(
+      kv.get<BucketState>("bucket"),
+      units,
       policy,
       Date.now(),
     );

@@ -2,8 +2,8 @@ import { env } from "cloudflare:workers";
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { errorOf, generate, newApiKey, uniqueSeed } from "../../../test/helpers.ts";
-import { FakePool } from "../../../test/pool.ts";
-import { drawFromBucket } from "../../durable/rateLimiter.ts";
+import { busy, FakePool } from "../../../test/pool.ts";
+import { drawFromBucket, refundToBucket } from "../../durable/rateLimiter.ts";
 import { costOf } from "./index.ts";
 
 const policy = { ratePerMinute: 60, burst: 10 };
@@ -25,6 +25,12 @@ describe("drawFromBucket", () => {
     expect(step.outcome).toMatchObject({ allowed: false, remaining: 6, retryAfterMs: 1000 });
     step = drawFromBucket(step.state, 7, policy, 1000);
     expect(step.outcome).toMatchObject({ allowed: true, remaining: 0, resetMs: 10_000 });
+  });
+
+  it("refunds units without ever going above the burst", () => {
+    const spent = drawFromBucket(undefined, 8, policy, 0).state;
+    expect(refundToBucket(spent, 5, policy, 0).outcome.remaining).toBe(7);
+    expect(refundToBucket(spent, 50, policy, 0).outcome.remaining).toBe(10);
   });
 
   it("never lets the tokens go negative or above the burst, whatever the sequence", () => {
@@ -104,6 +110,17 @@ describe("rate limiting on the API", () => {
     expect(statuses.filter((s) => s === 200)).toHaveLength(3);
     expect(statuses.filter((s) => s === 429)).toHaveLength(5);
     expect(pool.calls).toHaveLength(3);
+  });
+
+  it("gives the units back when the pool fails the request", async () => {
+    pool.handler = busy(1);
+    const key = await newApiKey({ burst: 8, rate_per_minute: 0.001 });
+    const res = await generate(
+      { prompt: "a red circle", seed: uniqueSeed(), size: "512x512" },
+      key,
+    );
+    expect(res.status).toBe(503);
+    expect(res.headers.get("x-ratelimit-remaining-requests")).toBe("8");
   });
 
   it("charges by cost: one request over the burst is refused without reaching the pool", async () => {

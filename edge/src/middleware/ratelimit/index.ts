@@ -55,12 +55,12 @@ export function rateLimitHeaders(outcome: BucketOutcome): Record<string, string>
   };
 }
 
-const charges = new WeakMap<Context, BucketOutcome | "denied">();
+const charges = new WeakMap<Context, { cost: number; outcome: BucketOutcome } | "denied">();
 
 /** Charges the request's cost (call it after validation, once the cost is known). */
 export async function chargeRequest(c: Context<AppEnv>, cost: number): Promise<void> {
   charges.set(c, "denied"); // a 429 carries its own headers; stays so if the charge throws
-  charges.set(c, await chargeApiKey(c.get("apiKey"), cost, c.env));
+  charges.set(c, { cost, outcome: await chargeApiKey(c.get("apiKey"), cost, c.env) });
 }
 
 /**
@@ -83,7 +83,14 @@ export const rateLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
   await next();
   const charged = charges.get(c);
   if (charged === "denied") return;
-  const outcome = charged ?? (await chargeApiKey(apiKey, 0, c.env));
+  let outcome: BucketOutcome;
+  if (charged && c.res.status >= 500) {
+    // The server failed the request (pool down, timeout): the key gets its units back.
+    const bucket = c.env.RATE_LIMITER.get(c.env.RATE_LIMITER.idFromName(apiKey.hash));
+    outcome = await bucket.refund(charged.cost, policyFor(apiKey, c.env));
+  } else {
+    outcome = charged?.outcome ?? (await chargeApiKey(apiKey, 0, c.env));
+  }
   // Rebuilt because responses passed through from fetch() have immutable headers.
   const res = new Response(c.res.body, c.res);
   for (const [name, value] of Object.entries(rateLimitHeaders(outcome)))
