@@ -2,6 +2,7 @@
 // becomes. `onError` turns anything thrown into that object, never an HTML page or a stack.
 import {
   type ErrorStatus,
+  errorTypeForStatus,
   type OpenAiError,
   openAiError,
   openAiErrorFromZod,
@@ -59,31 +60,15 @@ export interface SerializedApiError {
   headers: Record<string, string>;
 }
 
+/** ApiError as is; Hono's HTTPException (thrown by its own helpers) as the same object. */
 export function asApiError(error: unknown): ApiError | undefined {
   if (error instanceof ApiError) return error;
   if (error instanceof HTTPException) {
-    const status = error.status as ErrorStatus;
-    return new ApiError(status in statusCodes ? status : 400, error.message || "Bad request");
+    const status = (error.status in errorTypeForStatus ? error.status : 400) as ErrorStatus;
+    return new ApiError(status, error.message || "Bad request");
   }
   return undefined;
 }
-
-const statusCodes: Record<number, true> = {
-  400: true,
-  401: true,
-  403: true,
-  404: true,
-  405: true,
-  409: true,
-  413: true,
-  415: true,
-  422: true,
-  429: true,
-  500: true,
-  502: true,
-  503: true,
-  504: true,
-};
 
 export function errorResponse(error: unknown, c: Context): Response {
   let known = asApiError(error);
