@@ -1,6 +1,8 @@
 // Every field of the JSON endpoints, wrong types, bad JSON, unknown routes and methods: each
 // answer is the OpenAI error object with the status the SDK expects and the field named.
 import { SELF } from "cloudflare:test";
+import { generationRequestSchema, openAiErrorSchema } from "@unclip/shared";
+import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { generate, ORIGIN, postJson } from "./helpers.ts";
 import { FakePool } from "./pool.ts";
@@ -57,6 +59,21 @@ describe("POST /v1/images/generations validation", () => {
     const error = await expectError(await generate(body), 400, param);
     expect(error.type).toBe("invalid_request_error");
     expect(error.message).toContain(param);
+  });
+
+  it("answers any invalid JSON value with a well-formed 400, never a 5xx", async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.anything().filter((body) => !generationRequestSchema.safeParse(body).success),
+        async (body) => {
+          const json = JSON.stringify(body) ?? "null";
+          const res = await postJson("/v1/images/generations", json);
+          expect(res.status).toBe(400);
+          expect(openAiErrorSchema.safeParse(await res.json()).success).toBe(true);
+        },
+      ),
+      { numRuns: 60 },
+    );
   });
 
   it("names the sizes the model serves when the size is not one of them", async () => {
