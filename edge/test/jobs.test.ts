@@ -114,17 +114,24 @@ describe("async jobs", () => {
     expect((await errorOf(unknown)).code).toBe("job_not_found");
   });
 
-  it("ends a failed job with an error event carrying the OpenAI error", async () => {
+  it("ends a failed job with an error event carrying the OpenAI error, and refunds it", async () => {
     pool.handler = busy(1);
-    const submitted = await generate({ prompt: "a red circle", seed: uniqueSeed(), async: true });
+    const key = await newApiKey({ burst: 10, rate_per_minute: 0.001 });
+    const submitted = await generate(
+      { prompt: "a red circle", seed: uniqueSeed(), async: true, size: "512x512" },
+      key,
+    );
+    expect(submitted.headers.get("x-ratelimit-remaining-requests")).toBe("6");
     const { id } = (await submitted.json()) as JobStatus;
-    const events = await eventsOf(await get(`/v1/jobs/${id}/events`));
+    const events = await eventsOf(await get(`/v1/jobs/${id}/events`, key));
     const last = events.at(-1)!;
     expect(last.event).toBe("error");
     expect(JSON.parse(last.data)).toMatchObject({
       status: "failed",
       error: { type: "server_error", code: "pool_unavailable" },
     });
+    const after = await get(`/v1/jobs/${id}`, key);
+    expect(after.headers.get("x-ratelimit-remaining-requests")).toBe("10");
   });
 });
 

@@ -9,6 +9,7 @@ import type { RenderJob } from "../cache/render.ts";
 import { imagesData } from "../cache/store.ts";
 import { ApiError } from "../errors.ts";
 import { formatServerSentEvent } from "../pool/sse.ts";
+import type { BucketPolicy } from "./rateLimiter.ts";
 
 export interface JobSpec {
   id: string;
@@ -16,6 +17,8 @@ export interface JobSpec {
   job: RenderJob;
   responseFormat: "url" | "b64_json";
   origin: string;
+  /** What submitting charged the owner's bucket: returned if the server fails the job. */
+  charge: { units: number; policy: BucketPolicy };
 }
 
 interface JobRecord {
@@ -96,6 +99,7 @@ export class JobStore extends DurableObject<Env> {
           : new ApiError(500, "Rendering failed unexpectedly.", null, "internal_error");
       if (!(error instanceof ApiError)) console.error(`edge: job ${record.spec.id} failed`, error);
       record.error = known.body.error;
+      if (known.status >= 500) await this.#refund(record.spec);
     }
     this.ctx.storage.kv.put("job", record);
     await this.ctx.storage.setAlarm(Date.now() + JOB_RETENTION_MS);
@@ -128,6 +132,13 @@ export class JobStore extends DurableObject<Env> {
         "content-type": "text/event-stream; charset=utf-8",
         "cache-control": "no-cache",
       },
+    });
+  }
+
+  async #refund({ ownerHash, charge }: JobSpec): Promise<void> {
+    const bucket = this.env.RATE_LIMITER.get(this.env.RATE_LIMITER.idFromName(ownerHash));
+    await bucket.refund(charge.units, charge.policy).catch((error: unknown) => {
+      console.error("edge: could not refund a failed job's units", error);
     });
   }
 

@@ -10,7 +10,7 @@ import { enforceContentPolicy } from "../contentPolicy.ts";
 import type { JobSpec } from "../durable/jobStore.ts";
 import { requireApiKey } from "../middleware/auth/index.ts";
 import { body, MAX_JSON_BODY_BYTES, parseJsonBody } from "../middleware/body/index.ts";
-import { chargeRequest, costOf, rateLimit } from "../middleware/ratelimit/index.ts";
+import { chargeRequest, costOf, policyFor, rateLimit } from "../middleware/ratelimit/index.ts";
 import type { AppEnv } from "../types.ts";
 
 /** Renders (or finds) a job's images and answers in the requested format. */
@@ -46,7 +46,8 @@ export const generations = new Hono<AppEnv>().post(
     const request = parseJsonBody(c.get("bodyBytes"), generationRequestSchema);
     enforceContentPolicy(request.prompt, "prompt", configOf(c.env).BLOCKED_TERMS, servedBundle);
     const job = await generationJob(request, servedBundle);
-    await chargeRequest(c, costOf(job.count, job.size));
+    const cost = costOf(job.count, job.size);
+    await chargeRequest(c, cost);
     const origin = new URL(c.req.url).origin;
     c.header("x-unclip-cache-key", job.key);
     if (request.async) {
@@ -56,6 +57,7 @@ export const generations = new Hono<AppEnv>().post(
           job,
           responseFormat: request.response_format,
           origin,
+          charge: { units: cost, policy: policyFor(c.get("apiKey"), c.env) },
         },
         c.env,
       );
