@@ -1,8 +1,10 @@
 // `npm run bench`: images/s and per-stage milliseconds of the gpu-runner on this machine, in
 // one run: (a) one request at a time, (b) 4 and 8 concurrent requests with continuous
 // batching, (c) the same weights and sampler in PyTorch eager (baseline); then the ratios.
-// Options: --model <bundle dir> --requests <n> --skip-torch. Env: UNCLIP_PROVIDERS,
-// UNCLIP_INTRA_OP_THREADS, UNCLIP_MAX_BATCH as for the server.
+// Options: --model <bundle dir> --requests <n> --skip-torch --torch-timeout <s>; since
+// `npm run bench` also runs bench/service.ts (which takes the `--` arguments), the same can be
+// set by env: UNCLIP_BUNDLE, UNCLIP_BENCH_REQUESTS, UNCLIP_BENCH_SKIP_TORCH=1. Also
+// UNCLIP_PROVIDERS, UNCLIP_INTRA_OP_THREADS, UNCLIP_MAX_BATCH as for the server.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import { cpus } from "node:os";
@@ -47,8 +49,8 @@ interface Scenario {
 const { values } = parseArgs({
   options: {
     model: { type: "string" },
-    requests: { type: "string", default: "16" },
-    "skip-torch": { type: "boolean", default: false },
+    requests: { type: "string", default: process.env.UNCLIP_BENCH_REQUESTS ?? "16" },
+    "skip-torch": { type: "boolean", default: process.env.UNCLIP_BENCH_SKIP_TORCH === "1" },
     /** The PyTorch baseline is slow on CPU; stop it after this long (partial results kept). */
     "torch-timeout": { type: "string", default: "900" },
   },
