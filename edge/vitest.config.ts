@@ -8,6 +8,9 @@ import { defineProject } from "vitest/config";
 // maps the same specifiers for wrangler; Vite takes them from here).
 const bundleDir = fileURLToPath(new URL("../models/tiny-test", import.meta.url));
 
+// Offline: never try to download Request.cf data (Miniflare would otherwise try on startup).
+process.env.CLOUDFLARE_CF_FETCH_ENABLED ??= "false";
+
 export default defineProject({
   plugins: [
     cloudflareTest({
