@@ -4,7 +4,7 @@ import { SELF } from "cloudflare:test";
 import { generationRequestSchema, openAiErrorSchema } from "@unclip/shared";
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { generate, ORIGIN, postJson } from "./helpers.ts";
+import { generate, newApiKey, ORIGIN, postJson } from "./helpers.ts";
 import { FakePool } from "./pool.ts";
 
 let pool: FakePool;
@@ -62,12 +62,13 @@ describe("POST /v1/images/generations validation", () => {
   });
 
   it("answers any invalid JSON value with a well-formed 400, never a 5xx", async () => {
+    const key = await newApiKey(); // its own per-location budget, not the shared dev key's
     await fc.assert(
       fc.asyncProperty(
         fc.anything().filter((body) => !generationRequestSchema.safeParse(body).success),
         async (body) => {
           const json = JSON.stringify(body) ?? "null";
-          const res = await postJson("/v1/images/generations", json);
+          const res = await postJson("/v1/images/generations", json, key);
           expect(res.status).toBe(400);
           expect(openAiErrorSchema.safeParse(await res.json()).success).toBe(true);
         },

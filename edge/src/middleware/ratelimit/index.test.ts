@@ -1,4 +1,5 @@
 import { env } from "cloudflare:workers";
+import { sha256Hex } from "@unclip/shared";
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { errorOf, generate, newApiKey, uniqueSeed } from "../../../test/helpers.ts";
@@ -121,6 +122,20 @@ describe("rate limiting on the API", () => {
     );
     expect(res.status).toBe(503);
     expect(res.headers.get("x-ratelimit-remaining-requests")).toBe("8");
+  });
+
+  it("stops a key at the per-location first line (Rate Limiting binding) before the bucket", async () => {
+    const key = await newApiKey();
+    const hash = await sha256Hex(key);
+    let allowed = 0;
+    while (allowed < 2000 && (await env.EDGE_RATE_LIMIT.limit({ key: hash })).success) allowed++;
+    expect(allowed).toBe(600); // wrangler.toml: 600 requests per 60 s
+    const res = await generate({ prompt: "a red circle", seed: uniqueSeed() }, key);
+    expect(res.status).toBe(429);
+    expect(res.headers.get("retry-after")).toBe("10");
+    expect(res.headers.get("x-ratelimit-limit-requests")).toEqual(expect.any(String));
+    expect((await errorOf(res)).code).toBe("rate_limit_exceeded");
+    expect(pool.calls).toHaveLength(0);
   });
 
   it("charges by cost: one request over the burst is refused without reaching the pool", async () => {
