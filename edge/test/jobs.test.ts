@@ -22,7 +22,7 @@ const streamsProgress: PoolHandler = async (call) => {
       const send = (event: string, data: unknown) =>
         controller.enqueue(encoder.encode(`event: ${event}\ndata: ${JSON.stringify(data)}\n\n`));
       for (let step = 1; step <= 4; step++) {
-        await new Promise((resolve) => setTimeout(resolve, 60));
+        await new Promise((resolve) => setTimeout(resolve, 150));
         send("progress", { stage: "decoder", step, total: 4, progress: step / 5 });
       }
       send("result", await renderedResponse(call));
