@@ -44,11 +44,11 @@ def retrieval_r1(pipe, images, captions, chunk=100):
 
 
 @torch.no_grad()
-def r_precision(pipe, gen_low, captions):
-    """Generated image -> its own caption among `captions` (unique) by CLIP cosine."""
-    te, _, _ = pipe.encode_text(captions)
+def r_precision(pipe, gen_low, candidates):
+    """Generated image i (prompt candidates[i]) -> is its own caption the best of all candidates by CLIP cosine?"""
+    te, _, _ = pipe.encode_text(candidates)
     ie = pipe.clip.encode_image(gen_low)
-    return float(((ie @ te.t()).argmax(1) == torch.arange(len(captions))).float().mean())
+    return float(((ie @ te.t()).argmax(1) == torch.arange(len(gen_low))).float().mean())
 
 
 def sample_grid(images_u8: np.ndarray, captions: list, path: str, cols: int = 4, cell: int = 96):
@@ -71,8 +71,9 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--run-dir", required=True)
     ap.add_argument("--out", required=True, help="directory for eval.json and samples.png")
-    ap.add_argument("--n", type=int, default=100, help="prompts per split (R-precision uses 100 unique)")
-    ap.add_argument("--steps", type=int, default=25)
+    ap.add_argument("--n", type=int, default=48, help="generated images per split")
+    ap.add_argument("--candidates", type=int, default=100, help="distinct captions each image is ranked among")
+    ap.add_argument("--steps", type=int, default=10, help="DDIM steps of prior and decoder (runner default 25)")
     ap.add_argument("--threads", type=int, default=0)
     args = ap.parse_args(argv)
     if args.threads:
@@ -89,38 +90,45 @@ def main(argv=None):
         caps_all = [data.captions[i] for i in idx]
         imgs = downsample(to_tensor(torch.from_numpy(data.images[idx])), factor)
         r1, n_r1 = retrieval_r1(pipe, imgs, caps_all)
-        # generation on up to n prompts with unique captions (R-precision needs distinct targets)
+        # R-precision: each generated image ranks its own caption among `candidates` distinct
+        # captions of the split (its own + the others); images are generated for the first n
         seen_caps, pick = set(), []
         for j, c in enumerate(caps_all):
             if c not in seen_caps:
                 seen_caps.add(c)
                 pick.append(j)
+        candidates = [caps_all[j] for j in pick[: args.candidates]]
         pick = pick[: args.n]
         caps = [caps_all[j] for j in pick]
-        low, high = pipe.generate(caps, seed=1, steps=args.steps, prior_steps=args.steps)
+        # metrics read the decoder's 32 px output (CLIP and the detector work there); only the
+        # grid images go through the upsampler, which keeps eval affordable on 2 CPU cores
+        low, _ = pipe.generate(caps, seed=1, steps=args.steps, prior_steps=args.steps, upsample=False)
         out = {"clip_retrieval_r1": r1, "clip_retrieval_pairs": n_r1, "clip_retrieval_chunk": 100,
-               "generation_r_precision_at1": r_precision(pipe, low, caps), "generation_candidates": len(caps)}
+               "generation_r_precision_at1": r_precision(pipe, low, candidates), "generation_images": len(caps),
+               "generation_candidates": len(candidates)}
         if ev["attrs"] is not None:
-            final = to_uint8(high)
+            final = to_uint8(low)
             acc = {}
             for j, im in zip(pick, final):
                 for k, v in score(ev["attrs"][j], detect(im)).items():
                     acc.setdefault(k, []).append(v)
             out["detector_accuracy"] = {k: float(np.mean(v)) for k, v in acc.items()}
             out["detector_prompts"] = len(pick)
+            out["detector_resolution"] = int(low.shape[-1])
             # the detector on the real held-out images: its own ceiling
             ceil = {}
             for j in pick:
-                real = data.images[idx[j]]
+                real = to_uint8(downsample(to_tensor(torch.from_numpy(data.images[idx[j]][None])), factor))[0]
                 for k, v in score(ev["attrs"][j], detect(real)).items():
                     ceil.setdefault(k, []).append(v)
             out["detector_accuracy_on_real_images"] = {k: float(np.mean(v)) for k, v in ceil.items()}
         res["splits"][split] = out
-        grid_imgs += list(to_uint8(high[:8]))
+        high = pipe.upsample(low[:8], torch.Generator().manual_seed(2))
+        grid_imgs += list(to_uint8(high))
         grid_caps += [("[unseen] " if split == "unseen" else "") + c for c in caps[:8]]
         print(f"[eval] {split}: {json.dumps(out)}", flush=True)
     # variations: CLIP cosine between inputs and their variations (no text)
-    idx = data.evals["seen"]["idx"][:32]
+    idx = data.evals["seen"]["idx"][:16]
     imgs = downsample(to_tensor(torch.from_numpy(data.images[idx])), factor)
     var = pipe.variations(imgs, seed=3, steps=args.steps)
     with torch.no_grad():

@@ -42,7 +42,8 @@ def main(argv=None):
     for split, s in ev["splits"].items():
         figures.append(f"- **{split}** prompts: CLIP text→image R@1 {s['clip_retrieval_r1']:.3f} "
                        f"({s['clip_retrieval_pairs']} pairs, chunks of 100, chance 0.01); generation "
-                       f"R-precision@1 {s['generation_r_precision_at1']:.3f} among {s['generation_candidates']} captions")
+                       f"R-precision@1 {s['generation_r_precision_at1']:.3f} ({s['generation_images']} images, each ranked among "
+                       f"{s['generation_candidates']} captions; chance {1 / s['generation_candidates']:.2f})")
         if "detector_accuracy" in s:
             acc = ", ".join(f"{k} {v:.3f}" for k, v in s["detector_accuracy"].items())
             figures.append(f"  - detector accuracy on generated images ({s['detector_prompts']} prompts): {acc}")
@@ -84,7 +85,7 @@ Retrain: `training/build_bundle.sh {cfg['data']} {cfg['name']}`.
 
 Bundle total: {total / 1e6:.2f} MB.
 
-## Evaluation (`training/eval.py`, {ev['steps']} DDIM steps, guidance prior 2 / decoder 3)
+## Evaluation (`training/eval.py`, {ev['steps']} DDIM steps for prior and decoder, guidance 2 / 3; metrics on the decoder's output)
 {chr(10).join(figures)}
 
 ## Known failure cases

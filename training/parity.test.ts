@@ -1,11 +1,13 @@
 // ONNX parity of the tiny test bundle: every graph run with onnxruntime-node matches the PyTorch
 // outputs saved by training/export.py, a seeded DDIM loop over the ONNX prior and decoder
 // reproduces the PyTorch loop, and tokenizer.json gives the Python tokenizer's ids.
-import { readFileSync } from "node:fs";
+import { createHash } from "node:crypto";
+import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { Tokenizer } from "@huggingface/tokenizers";
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { bundleManifestSchema } from "../shared/src/manifest.ts";
 
 const BUNDLE = process.env.PARITY_BUNDLE || join(import.meta.dirname, "..", "models", "tiny-test");
 const readJson = (p: string) => JSON.parse(readFileSync(join(BUNDLE, p), "utf8"));
@@ -220,4 +222,26 @@ describe("tiny-test tokenizer", () => {
       expect(ids(c.text)).toEqual(c.ids);
     },
   );
+});
+
+describe("every bundle in models/", () => {
+  const MODELS = join(import.meta.dirname, "..", "models");
+  const bundles = readdirSync(MODELS).filter((d) => existsSync(join(MODELS, d, "manifest.json")));
+
+  it.each(bundles)("%s has a manifest the shared schema accepts, files matching their sha256, and the ONNX IO it declares", async (d) => {
+    const dir = join(MODELS, d);
+    const m = bundleManifestSchema.parse(JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")));
+    const sha = (f: string) => createHash("sha256").update(readFileSync(join(dir, f))).digest("hex");
+    expect(sha(m.tokenizer.file)).toBe(m.tokenizer.sha256);
+    const stages: StageEntry[] = [m.stages.text_encoder, m.stages.image_encoder, m.stages.prior, m.stages.decoder, ...m.stages.upsamplers];
+    for (const s of stages) {
+      const bytes = readFileSync(join(dir, s.file));
+      expect(createHash("sha256").update(bytes).digest("hex")).toBe((s as { sha256: string }).sha256);
+      const session = await ort.InferenceSession.create(bytes);
+      expect(session.inputNames).toEqual(s.inputs.map((i) => i.name));
+      expect(session.outputNames).toEqual(s.outputs.map((o) => o.name));
+      await session.release();
+    }
+    for (const f of ["eval.json", "samples.png", "MODEL_CARD.md"]) expect(existsSync(join(dir, f))).toBe(true);
+  });
 });

@@ -131,13 +131,18 @@ def train_stage(stage: str, cfg: BundleConfig, run_dir: str, device: str, resume
         p.requires_grad_(False)
     step, elapsed = 0, 0.0
     path = os.path.join(run_dir, f"{stage}.pt")
+    rewarm_from = 0
     if resume and os.path.exists(path):
         ck = torch.load(path, map_location=device, weights_only=False)
-        model.load_state_dict(ck["model"])
-        ema.load_state_dict(ck["ema"])
-        opt.load_state_dict(ck["opt"])
+        ema.load_state_dict({k: v.float() for k, v in ck["ema"].items()})
+        if "opt" in ck:
+            model.load_state_dict(ck["model"])
+            opt.load_state_dict(ck["opt"])
+        else:  # a packed checkpoint (EMA only): continue from the EMA with a fresh optimizer
+            model.load_state_dict(ema.state_dict())
+            rewarm_from = ck["step"]
         step, elapsed = ck["step"], ck["elapsed"]
-        log(f"[{stage}] resumed at step {step} ({elapsed:.0f}s)")
+        log(f"[{stage}] resumed at step {step} ({elapsed:.0f}s){' from EMA weights' if rewarm_from else ''}")
 
     def save():
         tmp = path + ".tmp"
@@ -150,10 +155,11 @@ def train_stage(stage: str, cfg: BundleConfig, run_dir: str, device: str, resume
     log(f"[{stage}] {cfg.data}-{cfg.name}: {n_params / 1e6:.2f}M params, {len(train_idx)} train samples, "
         f"batch {tc.batch_size}, steps {tc.steps}, budget {tc.budget_s or 'none'}s, device {device}")
     t0, loss_acc, n_acc, last = time.time() - elapsed, 0.0, 0, time.time()
+    budget_end = time.time() + tc.budget_s if tc.budget_s else None  # the budget is per invocation
     last_step = step
     model.train()
-    while step < tc.steps and not (tc.budget_s and time.time() - t0 >= tc.budget_s):
-        lr = tc.lr * min(1.0, (step + 1) / max(1, tc.warmup))
+    while step < tc.steps and not (budget_end and time.time() >= budget_end):
+        lr = tc.lr * min(1.0, (step + 1 - rewarm_from) / max(1, tc.warmup))
         for gr in opt.param_groups:
             gr["lr"] = lr
         if amp:
@@ -176,8 +182,8 @@ def train_stage(stage: str, cfg: BundleConfig, run_dir: str, device: str, resume
         if step % tc.log_every == 0 or step == tc.steps:
             rate = (step - last_step) / max(1e-9, time.time() - last)
             left = (tc.steps - step) / max(rate, 1e-9)
-            if tc.budget_s:
-                left = min(left, tc.budget_s - elapsed)
+            if budget_end:
+                left = min(left, budget_end - time.time())
             log(f"[{stage}] step {step}/{tc.steps} loss {float(loss_acc) / n_acc:.4f} lr {lr:.2e} "
                 f"{rate:.2f} it/s elapsed {elapsed:.0f}s ETA {max(left, 0):.0f}s")
             loss_acc, n_acc, last, last_step = 0.0, 0, time.time(), step
