@@ -131,6 +131,8 @@ describe("GET /v1/images/<key>/<i>.png", () => {
     const again = await SELF.fetch(url, { headers: { "if-none-match": etag } });
     expect(again.status).toBe(304);
     expect(again.headers.get("etag")).toBe(etag);
+    const listed = await SELF.fetch(url, { headers: { "if-none-match": `"other", W/${etag}` } });
+    expect(listed.status).toBe(304);
     const stale = await SELF.fetch(url, { headers: { "if-none-match": '"other"' } });
     expect(stale.status).toBe(200);
     await stale.arrayBuffer();

@@ -5,6 +5,15 @@ import { IMMUTABLE_CACHE_CONTROL, objectName } from "../cache/store.ts";
 import { ApiError } from "../errors.ts";
 import type { AppEnv } from "../types.ts";
 
+/** The entity tags of an If-None-Match header ("*" matches any), weak prefixes dropped. */
+export function entityTags(header: string | undefined): string[] {
+  if (!header) return [];
+  return header
+    .split(",")
+    .map((tag) => tag.trim().replace(/^W\//, ""))
+    .filter((tag) => tag.length > 0);
+}
+
 export async function servedImage(
   key: string,
   index: number,
@@ -12,23 +21,29 @@ export async function servedImage(
   env: Env,
 ): Promise<Response> {
   const name = objectName(key, index);
-  const object = await env.IMAGES.get(name, {
-    onlyIf: ifNoneMatch
-      ? { etagDoesNotMatch: ifNoneMatch.replace(/^W\//, "").replaceAll('"', "") }
-      : undefined,
-  });
-  if (object === null) {
-    throw new ApiError(404, `No image at /v1/images/${name}.`, null, "image_not_found");
+  const notFound = () =>
+    new ApiError(404, `No image at /v1/images/${name}.`, null, "image_not_found");
+  const tags = entityTags(ifNoneMatch);
+  if (tags.length > 0) {
+    const head = await env.IMAGES.head(name);
+    if (head === null) throw notFound();
+    if (tags.includes("*") || tags.includes(head.httpEtag)) {
+      return new Response(null, {
+        status: 304,
+        headers: { etag: head.httpEtag, "cache-control": IMMUTABLE_CACHE_CONTROL },
+      });
+    }
   }
-  const headers = new Headers({
-    etag: object.httpEtag,
-    "cache-control": IMMUTABLE_CACHE_CONTROL,
+  const object = await env.IMAGES.get(name);
+  if (object === null) throw notFound();
+  return new Response(object.body, {
+    headers: {
+      etag: object.httpEtag,
+      "cache-control": IMMUTABLE_CACHE_CONTROL,
+      "content-type": "image/png",
+      "content-length": String(object.size),
+    },
   });
-  // Without a body, the precondition failed: the client's copy is current.
-  if (!("body" in object)) return new Response(null, { status: 304, headers });
-  headers.set("content-type", "image/png");
-  headers.set("content-length", String(object.size));
-  return new Response(object.body, { headers });
 }
 
 export const images = new Hono<AppEnv>().get(
