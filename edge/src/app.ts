@@ -5,6 +5,7 @@ import { servedBundle } from "./bundle/index.ts";
 import { ApiError, errorResponse } from "./errors.ts";
 import { playgroundPage } from "./playground/page.ts";
 import { generations } from "./routes/generations.ts";
+import { health } from "./routes/health.ts";
 import { images } from "./routes/images.ts";
 import { interpolations } from "./routes/interpolations.ts";
 import { jobs } from "./routes/jobs.ts";
@@ -16,6 +17,7 @@ import type { AppEnv } from "./types.ts";
 const routeMethods: Array<[RegExp, string[]]> = [
   [/^\/$/, ["GET", "HEAD"]],
   [/^\/openapi\.json$/, ["GET", "HEAD"]],
+  [/^\/(healthz|readyz)$/, ["GET", "HEAD"]],
   [/^\/v1\/images\/(generations|variations|interpolations)$/, ["POST"]],
   [/^\/v1\/images\/[0-9a-f]{64}\/[0-9]+\.png$/, ["GET", "HEAD"]],
   [/^\/v1\/jobs\/[^/]+(\/events)?$/, ["GET", "HEAD"]],
@@ -24,6 +26,7 @@ const routeMethods: Array<[RegExp, string[]]> = [
 export const app = new Hono<AppEnv>()
   .get("/", (c) => c.html(playgroundPage({ sizes: servedBundle.sizes, bundleId: servedBundle.id })))
   .get("/openapi.json", (c) => c.json(openApiDocument(new URL(c.req.url).origin)))
+  .route("/", health)
   .route("/", generations)
   .route("/", variations)
   .route("/", interpolations)

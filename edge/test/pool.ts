@@ -11,6 +11,7 @@ import {
   verifyRequest,
 } from "@unclip/shared";
 import { vi } from "vitest";
+import { servedBundle } from "../src/bundle/index.ts";
 import { solidPng } from "./png.ts";
 
 export const TEST_POOL_SECRET = "test-pool-secret";
@@ -60,6 +61,9 @@ export const renders: PoolHandler = async (call) => Response.json(await rendered
 export class FakePool {
   readonly calls: PoolCall[] = [];
   handler: PoolHandler = renders;
+  /** GET /readyz of a runner, by host (unsigned, like the real one). */
+  readiness: (host: string) => Response = () =>
+    Response.json({ ready: true, bundle: servedBundle.id });
   #spy: ReturnType<typeof vi.spyOn> | undefined;
 
   install(): this {
@@ -68,6 +72,7 @@ export class FakePool {
       const request = new Request(input as RequestInfo, init as RequestInit);
       const url = new URL(request.url);
       if (!url.hostname.endsWith(".test")) return original(input as RequestInfo, init);
+      if (request.method === "GET" && url.pathname === "/readyz") return this.readiness(url.host);
       const text = await request.text();
       const verdict = await verifyRequest(
         TEST_POOL_SECRET,
