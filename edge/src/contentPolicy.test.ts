@@ -1,10 +1,10 @@
 import { describe, expect, it } from "vitest";
 import { servedBundle } from "./bundle/index.ts";
-import { enforceContentPolicy, findBlockedTerm, policyTokenizer } from "./contentPolicy.ts";
+import { enforceContentPolicy, findBlockedTerm } from "./contentPolicy.ts";
 import { ApiError } from "./errors.ts";
 
 const blocked = ["bomb", "gore", "blood bath"];
-const tokenizer = policyTokenizer(servedBundle, blocked);
+const tokenizer = servedBundle.tokenizer;
 
 describe("content policy", () => {
   it("finds blocked terms in case, width and spacing variants", () => {
@@ -14,16 +14,15 @@ describe("content policy", () => {
   });
 
   it("does not block words outside the vocabulary just because they are unknown", () => {
-    for (const prompt of ["a purple circle", "a zeppelin", "bombs away", "blood"]) {
+    for (const prompt of [
+      "a purple circle",
+      "a zeppelin",
+      "bombs away",
+      "blood",
+      "a zeppelin in a bombshell",
+    ]) {
       expect(findBlockedTerm(prompt, blocked, tokenizer)).toBeUndefined();
     }
-  });
-
-  it("leaves the bundle's tokenizer (and so every cache key) untouched", () => {
-    const before = servedBundle.tokenizer.ids("a zeppelin bomb");
-    policyTokenizer(servedBundle, ["zeppelin"]);
-    expect(servedBundle.tokenizer.ids("a zeppelin bomb")).toEqual(before);
-    expect(tokenizer.ids("a red circle")).toEqual(servedBundle.tokenizer.ids("a red circle"));
   });
 
   it("rejects with 400 content_policy_violation naming the field", () => {

@@ -40,8 +40,9 @@ describe("bundle tokenizer (word-level, as training writes it)", () => {
     );
   });
 
-  it("gives pieces without special tokens for the content policy", () => {
+  it("gives normalized pieces without special tokens for the content policy", () => {
     expect(words.pieces("A BOMB!")).toEqual(["a", "bomb", "!"]);
+    expect(words.pieces("Ｎａｐａｌｍ  please")).toEqual(["napalm", "please"]);
   });
 
   it("refuses a context length below 2 and a file that is not a tokenizer", () => {

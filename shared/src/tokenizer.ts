@@ -19,7 +19,11 @@ export interface BundleTokenizer {
   ids(prompt: string): number[];
   /** `ids(prompt)` padded with `padId` to exactly `contextLength`, as the text encoder takes it. */
   inputIds(prompt: string): number[];
-  /** The normalized word pieces, without special tokens (content policy checks these). */
+  /**
+   * The prompt as the bundle's normalizer and pre-tokenizer split it, before the vocabulary
+   * is applied: words outside the vocabulary stay themselves instead of becoming the unknown
+   * token (the content policy checks these).
+   */
   pieces(prompt: string): string[];
 }
 
@@ -63,7 +67,10 @@ export function loadTokenizer(tokenizerJson: unknown, options: TokenizerOptions)
       return out;
     },
     pieces(prompt) {
-      return tokenizer.tokenize(prompt, { add_special_tokens: false });
+      const normalized = tokenizer.normalizer ? tokenizer.normalizer._call(prompt) : prompt;
+      return tokenizer.pre_tokenizer
+        ? tokenizer.pre_tokenizer._call(normalized)
+        : normalized.split(/\s+/);
     },
   };
 }
