@@ -9,6 +9,8 @@ import { resolve } from "node:path";
 export const REPO_ROOT = resolve(import.meta.dirname, "..");
 export const LOCAL_API_KEY = "sk-local-dev";
 export const LOCAL_POOL_SECRET = "dev-pool-secret";
+/** What `npm start` serves: the best emoji bundle we trained (tests use models/tiny-test). */
+export const DEFAULT_BUNDLE = "models/emoji-gpu";
 
 export interface StackOptions {
   runners?: number;
@@ -216,7 +218,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   try {
     await Promise.all([
       ...runners.map((r) => waitReady(r, "/readyz", readyTimeoutMs)),
-      waitReady(edge, "/openapi.json", readyTimeoutMs),
+      waitReady(edge, "/healthz", readyTimeoutMs),
     ]);
   } catch (error) {
     await stop();

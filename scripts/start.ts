@@ -1,14 +1,14 @@
 // `npm start`: the whole service on this machine — gpu-runner(s) on the CPU with the default
 // bundle and the Worker under `wrangler dev` — until Ctrl-C.
 import { parseArgs } from "node:util";
-import { LOCAL_API_KEY, startStack } from "./stack.ts";
+import { DEFAULT_BUNDLE, LOCAL_API_KEY, startStack } from "./stack.ts";
 
 const { values } = parseArgs({
   options: {
     runners: { type: "string", default: "1" },
     port: { type: "string", default: process.env.PORT ?? "8787" },
     "runner-port": { type: "string", default: "8790" },
-    bundle: { type: "string", default: process.env.UNCLIP_BUNDLE },
+    bundle: { type: "string", default: process.env.UNCLIP_BUNDLE ?? DEFAULT_BUNDLE },
     state: { type: "string", default: ".state" },
     verbose: { type: "boolean", default: false },
   },
