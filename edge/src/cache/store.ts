@@ -69,13 +69,17 @@ export async function verifyPoolImages(
   return verified;
 }
 
+/**
+ * Writes a job's images. All or nothing: when R2 refuses one, the ones this call wrote are
+ * deleted again, so a key never holds part of a job, and the client gets a retryable 503.
+ */
 export async function storeImages(
   job: RenderJob,
   images: VerifiedImage[],
   env: Env,
 ): Promise<void> {
   const created = new Date().toISOString();
-  await Promise.all(
+  const writes = await Promise.allSettled(
     images.map((image) =>
       env.IMAGES.put(objectName(job.key, image.index), image.bytes, {
         // R2 checks the body against this hash too, so a truncated upload is refused.
@@ -90,6 +94,20 @@ export async function storeImages(
         },
       }),
     ),
+  );
+  const failed = writes.filter((w) => w.status === "rejected");
+  if (failed.length === 0) return;
+  console.error(`edge: storing ${job.key} failed`, (failed[0] as PromiseRejectedResult).reason);
+  const written = images.filter((_, i) => writes[i].status === "fulfilled");
+  await env.IMAGES.delete(written.map((image) => objectName(job.key, image.index))).catch(
+    (error: unknown) => console.error(`edge: could not roll back ${job.key}`, error),
+  );
+  throw new ApiError(
+    503,
+    "The images were rendered but could not be stored; nothing was cached. Try again.",
+    null,
+    "storage_unavailable",
+    { "retry-after": "1" },
   );
 }
 
