@@ -51,10 +51,10 @@ def r_precision(pipe, gen_low, candidates):
     return float(((ie @ te.t()).argmax(1) == torch.arange(len(gen_low))).float().mean())
 
 
-def sample_grid(images_u8: np.ndarray, captions: list, path: str, cols: int = 4, cell: int = 96):
+def sample_grid(images_u8: np.ndarray, captions: list, path: str, cols: int = 4, cell: int = 128):
     from PIL import Image, ImageDraw, ImageFont
     rows = (len(images_u8) + cols - 1) // cols
-    text_h = 34
+    text_h = 46
     grid = Image.new("RGB", (cols * cell, rows * (cell + text_h)), "white")
     draw = ImageDraw.Draw(grid)
     font = ImageFont.load_default()
@@ -62,7 +62,7 @@ def sample_grid(images_u8: np.ndarray, captions: list, path: str, cols: int = 4,
         r, c = divmod(i, cols)
         x, y = c * cell, r * (cell + text_h)
         grid.paste(Image.fromarray(im).resize((cell, cell), Image.NEAREST), (x, y))
-        for k, line in enumerate(textwrap.wrap(cap, width=cell // 7)[:3]):  # default font ~6 px/char
+        for k, line in enumerate(textwrap.wrap(cap, width=cell // 7)[:4]):  # default font ~6 px/char
             draw.text((x + 2, y + cell + 1 + k * 11), line, fill="black", font=font)
     grid.save(path)
 
@@ -86,7 +86,9 @@ def main(argv=None):
     res = {"bundle_config": f"{cfg.data}-{cfg.name}", "steps": args.steps, "splits": {}}
     grid_imgs, grid_caps = [], []
     for split, ev in data.evals.items():
-        idx = ev["idx"]
+        # a seeded shuffle: the splits are stored in emoji-code order (keycaps and flags first)
+        idx = ev["idx"][np.random.default_rng(0).permutation(len(ev["idx"]))]
+        attrs = [ev["attrs"][k] for k in np.random.default_rng(0).permutation(len(ev["idx"]))] if ev["attrs"] else None
         caps_all = [data.captions[i] for i in idx]
         imgs = downsample(to_tensor(torch.from_numpy(data.images[idx])), factor)
         r1, n_r1 = retrieval_r1(pipe, imgs, caps_all)
@@ -110,7 +112,7 @@ def main(argv=None):
             final = to_uint8(low)
             acc = {}
             for j, im in zip(pick, final):
-                for k, v in score(ev["attrs"][j], detect(im)).items():
+                for k, v in score(attrs[j], detect(im)).items():
                     acc.setdefault(k, []).append(v)
             out["detector_accuracy"] = {k: float(np.mean(v)) for k, v in acc.items()}
             out["detector_prompts"] = len(pick)
@@ -119,7 +121,7 @@ def main(argv=None):
             ceil = {}
             for j in pick:
                 real = to_uint8(downsample(to_tensor(torch.from_numpy(data.images[idx[j]][None])), factor))[0]
-                for k, v in score(ev["attrs"][j], detect(real)).items():
+                for k, v in score(attrs[j], detect(real)).items():
                     ceil.setdefault(k, []).append(v)
             out["detector_accuracy_on_real_images"] = {k: float(np.mean(v)) for k, v in ceil.items()}
         res["splits"][split] = out

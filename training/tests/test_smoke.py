@@ -7,6 +7,7 @@ import onnx
 import eval as evaluate
 import export
 import train
+from unclip.export import sha256
 
 
 def test_every_stage_trains_resumes_exports_and_evaluates(tmp_path):
@@ -25,7 +26,7 @@ def test_every_stage_trains_resumes_exports_and_evaluates(tmp_path):
         g = onnx.load(os.path.join(out, entry["file"]))
         assert [i.name for i in g.graph.input] == [i["name"] for i in entry["inputs"]]
         assert all(i.type.tensor_type.shape.dim[0].dim_param == "batch" for i in g.graph.input)
-        assert export.sha256(os.path.join(out, entry["file"])) == entry["sha256"]
+        assert sha256(os.path.join(out, entry["file"])) == entry["sha256"]
     for f in ("parity.json", "sampler.json", "tokens.json"):
         assert os.path.getsize(os.path.join(out, "golden", f)) > 0
 
