@@ -4,6 +4,7 @@
 # and saves, so the script always finishes. Test it on CPU first:
 #   CONFIG=tiny B_CLIP=5 B_PRIOR=5 B_DEC=10 B_UP=10 OUT=/tmp/gpu_out training/gpu_run.sh
 # Per dataset: A = clip -> decoder, B = upsampler, C = prior once clip.pt is final.
+# The shipped *-gpu bundles: B_CLIP=70 B_PRIOR=230 B_DEC=320 B_UP=380 B_DEC2=215 (H200).
 set -u
 OUT=${OUT:-/tmp/gpu_out}
 PY=${PY:-python3}
@@ -12,6 +13,7 @@ B_CLIP=${B_CLIP:-70}
 B_PRIOR=${B_PRIOR:-240}
 B_DEC=${B_DEC:-320}
 B_UP=${B_UP:-390}
+B_DEC2=${B_DEC2:-0}  # > 0: afterwards, continue both decoders alone (less GPU sharing) for this long
 THREADS=${THREADS:-2}
 DATASETS=${DATASETS:-shapes emoji}
 RUNS=${RUNS:-training/runs}
@@ -32,6 +34,12 @@ for D in $DATASETS; do
     $T --stage prior --data "$D" --run-dir "$RUN" --budget "$B_PRIOR" ) >> "$OUT/$D.log" 2>&1 &
 done
 wait
+if [ "$B_DEC2" != 0 ]; then
+  for D in $DATASETS; do
+    $T --stage decoder --data "$D" --run-dir "$RUNS/$D-$CONFIG" --resume --budget "$B_DEC2" >> "$OUT/$D.log" 2>&1 &
+  done
+  wait
+fi
 for D in $DATASETS; do
   $PY training/pack_run.py --run-dir "$RUNS/$D-$CONFIG" --out "$OUT/$D-$CONFIG.pt"
   grep -E "done|Error|error" "$OUT/$D.log"

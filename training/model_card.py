@@ -9,14 +9,19 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 FAILURES = {
-    "shapes": ["Counts of three and the exact position of small shapes are the weakest attributes.",
+    "shapes": ["Count is the weakest attribute: three shapes sometimes come out as two or four, or touch and merge.",
+               "Never-seen (colour, shape) pairs get the shape wrong more often than seen ones (see the unseen split).",
                "Prompts outside the caption templates (other words, other colours) fall back to [UNK] and are ignored.",
-               "Never-seen (colour, shape) pairs rely on composition; see the unseen split in eval.json."],
-    "emoji": ["Fine detail (flags, text, keycaps, small symbols) is blurred at this resolution; flags are rarely right.",
-              "Skin-tone variants are often confused with each other.",
+               "Position is only defined for single shapes; multiple shapes are placed freely."],
+    "emoji": ["Fine detail (flag emblems, keycap digits, text, small symbols) is blurred or wrong at 32/64 px.",
+              "Skin tone and gender words are followed less reliably than the main concept.",
               "Prompts with words outside the CLDR vocabulary map to [UNK]; the model only knows emoji concepts.",
               "Held-out (concept, twitter style) pairs are harder than trained pairs; see the unseen split."],
 }
+CAVEAT = ("Retrieval and R-precision are measured with this bundle's own CLIP, trained on the same captions: "
+          "they show that generations agree with the prompt as this CLIP sees it, not a human judgement. "
+          "`seen` prompts are (concept, style) pairs or attribute combinations that were trained on "
+          "(with different random images for shapes); `unseen` ones never were.")
 
 
 def main(argv=None):
@@ -51,6 +56,13 @@ def main(argv=None):
     figures.append(f"- variations: CLIP cosine input↔variation {v['clip_cosine_mean']:.3f} "
                    f"(random pairs {v['clip_cosine_random_pairs']:.3f}, n={v['n']})")
     dec = m["stages"]["decoder"]
+    if cfg["name"] == "gpu":
+        retrain = ("on a CUDA machine `B_CLIP=70 B_PRIOR=230 B_DEC=320 B_UP=380 B_DEC2=215 OUT=/tmp/gpu_out "
+                   "training/gpu_run.sh`, then here `python3 training/pack_run.py --unpack /tmp/gpu_out/"
+                   f"{cfg['data']}-gpu.pt --run-dir training/runs/{cfg['data']}-gpu` and "
+                   f"`SKIP_TRAIN=1 training/build_bundle.sh {cfg['data']} gpu` (training/README.md)")
+    else:
+        retrain = f"`training/build_bundle.sh {cfg['data']} {cfg['name']}`"
     up = m["stages"]["upsamplers"][0]
     text = f"""# {m['name']} — model card
 
@@ -68,6 +80,9 @@ Dataset: **{cfg['data']}** ({'synthetic scenes rendered by training/unclip/data_
 {srcs}
 
 ## Training
+Stage times are wall-clock; on the GPU the stages of both bundles ran side by side (six
+processes sharing one card), so they overlap.
+
 | stage | params | steps | batch | lr | time | device |
 |---|---|---|---|---|---|---|
 {chr(10).join(rows)}
@@ -76,7 +91,7 @@ Recipe: AdamW, linear warm-up, EMA weights (what ships), cosine schedule (T = 10
 v-prediction for decoder and upsampler, x0 for the prior, classifier-free guidance dropout
 (prior: text 10 %; decoder: embedding 10 %, text 50 %){', horizontal flips' if cfg['flip'] else ''}.
 The upsampler trains on random crops with blur/noise augmentation of the low-res input.
-Retrain: `training/build_bundle.sh {cfg['data']} {cfg['name']}`.
+Retrain: {retrain}.
 
 ## Files
 | file | size |
@@ -87,6 +102,8 @@ Bundle total: {total / 1e6:.2f} MB.
 
 ## Evaluation (`training/eval.py`, {ev['steps']} DDIM steps for prior and decoder, guidance 2 / 3; metrics on the decoder's output)
 {chr(10).join(figures)}
+
+{CAVEAT}
 
 ## Known failure cases
 {chr(10).join('- ' + f for f in FAILURES[cfg['data']])}
