@@ -105,11 +105,14 @@ async function waitReady(proc: ManagedProcess, path: string, timeoutMs: number):
   );
 }
 
-/** Sends a signal to the process group (tsx and wrangler each start children of their own). */
+/**
+ * Sends a signal. SIGKILL goes to the whole process group (wrangler's workerd children must
+ * die with it); other signals go to the process itself, which shuts its children down.
+ */
 export function signal(proc: ManagedProcess, sig: NodeJS.Signals): void {
   if (proc.child.pid === undefined || proc.child.exitCode !== null) return;
   try {
-    process.kill(-proc.child.pid, sig);
+    process.kill(sig === "SIGKILL" ? -proc.child.pid : proc.child.pid, sig);
   } catch {
     // already gone
   }
@@ -122,6 +125,12 @@ export async function stopProcess(proc: ManagedProcess, timeoutMs = 15_000): Pro
   const timer = setTimeout(() => signal(proc, "SIGKILL"), timeoutMs);
   await exited;
   clearTimeout(timer);
+  // Whatever the process left behind in its group (workerd under wrangler) goes with it.
+  try {
+    if (proc.child.pid !== undefined) process.kill(-proc.child.pid, "SIGKILL");
+  } catch {
+    // nothing left
+  }
 }
 
 export function startRunner(
@@ -131,11 +140,13 @@ export function startRunner(
   verbose = false,
   name = "runner",
 ): ManagedProcess {
-  const tsx = resolve(REPO_ROOT, "node_modules/.bin/tsx");
+  // One process (Node 22 with tsx's loader), not the tsx CLI wrapping a child, so a signal
+  // reaches the runner itself and its exit code is the runner's.
+  const node = resolve(REPO_ROOT, "node_modules/.bin/node");
   return launch(
     name,
-    tsx,
-    ["gpu-runner/src/main.ts"],
+    node,
+    ["--import", "tsx", "gpu-runner/src/main.ts"],
     {
       UNCLIP_PORT: String(port),
       UNCLIP_BUNDLE: bundle,
