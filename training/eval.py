@@ -71,7 +71,7 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--run-dir", required=True)
     ap.add_argument("--out", required=True, help="directory for eval.json and samples.png")
-    ap.add_argument("--n", type=int, default=48, help="generated images per split")
+    ap.add_argument("--n", type=int, default=96, help="generated images per split")
     ap.add_argument("--candidates", type=int, default=100, help="distinct captions each image is ranked among")
     ap.add_argument("--steps", type=int, default=10, help="DDIM steps of prior and decoder (runner default 25)")
     ap.add_argument("--threads", type=int, default=0)

@@ -51,7 +51,10 @@ def main(argv=None):
                        f"{s['generation_candidates']} captions; chance {1 / s['generation_candidates']:.2f})")
         if "detector_accuracy" in s:
             acc = ", ".join(f"{k} {v:.3f}" for k, v in s["detector_accuracy"].items())
-            figures.append(f"  - detector accuracy on generated images ({s['detector_prompts']} prompts): {acc}")
+            figures.append(f"  - detector accuracy on generated images ({s['detector_prompts']} prompts; position on "
+                           f"single-shape prompts only): {acc}")
+            real = ", ".join(f"{k} {v:.3f}" for k, v in s["detector_accuracy_on_real_images"].items())
+            figures.append(f"  - the detector's own ceiling, on real {s['detector_resolution']} px images of the same prompts: {real}")
     v = ev["variations"]
     figures.append(f"- variations: CLIP cosine input↔variation {v['clip_cosine_mean']:.3f} "
                    f"(random pairs {v['clip_cosine_random_pairs']:.3f}, n={v['n']})")
