@@ -13,7 +13,11 @@ FAILURES = {
                "Never-seen (colour, shape) pairs get the shape wrong more often than seen ones (see the unseen split).",
                "Prompts outside the caption templates (other words, other colours) fall back to [UNK] and are ignored.",
                "Position is only defined for single shapes; multiple shapes are placed freely."],
-    "emoji": ["Fine detail (flag emblems, keycap digits, text, small symbols) is blurred or wrong at 32/64 px.",
+    "emoji": ["People emoji dominate the data (each comes in six skin tones), so they come out best; objects, food and "
+              "animals that occur once per style are often blobs. With `training/sample.py` (15 steps, seed 0): red apple, "
+              "red heart, grinning face (twitter style, a held-out pair) and cat face came out recognisable; dog face, "
+              "pizza, sun, ghost, frog, unicorn, birthday cake, rocket, watermelon, octopus, fire and thumbs up did not.",
+              "Fine detail (flag emblems, keycap digits, text, small symbols) is blurred or wrong at 32/64 px.",
               "Skin tone and gender words are followed less reliably than the main concept.",
               "Prompts with words outside the CLDR vocabulary map to [UNK]; the model only knows emoji concepts.",
               "Held-out (concept, twitter style) pairs are harder than trained pairs; see the unseen split."],
