@@ -1,6 +1,9 @@
 import { defineConfig } from "vitest/config";
 
 // One runner for the whole repo; each part is a project with its own environment.
+// `npm test` runs the unit projects first and the cross-part `e2e` project after them, on
+// its own: run alongside the others, wrangler dev's esbuild watcher rebuilt mid-run and
+// crashed (a deadlock in its rebuild), taking the shared local Worker down.
 export default defineConfig({
   test: {
     projects: [
@@ -8,6 +11,7 @@ export default defineConfig({
       "gpu-runner/vitest.config.ts",
       "edge/vitest.config.ts",
       "infra/vitest.config.ts",
+      "training/vitest.config.ts",
       "tests/vitest.config.ts",
       "tests/vitest.slow.config.ts",
     ],

@@ -173,7 +173,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const runnerCount = options.runners ?? 1;
   const bundle = resolve(REPO_ROOT, options.bundle ?? "models/tiny-test");
   const stateDir = resolve(REPO_ROOT, options.stateDir ?? ".state");
-  const verbose = options.verbose ?? false;
+  const verbose = options.verbose ?? process.env.UNCLIP_STACK_VERBOSE === "1";
   const readyTimeoutMs = options.readyTimeoutMs ?? 120_000;
   mkdirSync(stateDir, { recursive: true });
 

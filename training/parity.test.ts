@@ -55,28 +55,35 @@ const stageEntries: StageEntry[] = [
 const sessions = new Map<string, ort.InferenceSession>();
 
 beforeAll(async () => {
-  for (const s of stageEntries) sessions.set(s.file, await ort.InferenceSession.create(join(BUNDLE, s.file)));
+  for (const s of stageEntries)
+    sessions.set(s.file, await ort.InferenceSession.create(join(BUNDLE, s.file)));
 });
 afterAll(async () => {
   for (const s of sessions.values()) await s.release();
 });
 
 describe("tiny-test bundle ONNX graphs", () => {
-  it.each(stageEntries.map((s) => [s.file, s] as const))("%s has the input and output names the manifest declares", (_f, s) => {
-    const session = sessions.get(s.file)!;
-    expect(session.inputNames).toEqual(s.inputs.map((i) => i.name));
-    expect(session.outputNames).toEqual(s.outputs.map((o) => o.name));
-  });
+  it.each(stageEntries.map((s) => [s.file, s] as const))(
+    "%s has the input and output names the manifest declares",
+    (_f, s) => {
+      const session = sessions.get(s.file)!;
+      expect(session.inputNames).toEqual(s.inputs.map((i) => i.name));
+      expect(session.outputNames).toEqual(s.outputs.map((o) => o.name));
+    },
+  );
 
-  it.each(Object.entries(parity))("%s matches PyTorch within 1e-4 on the saved inputs", async (_name, g) => {
-    const session = sessions.get(g.file)!;
-    const feeds = Object.fromEntries(Object.entries(g.inputs).map(([k, v]) => [k, toTensor(v)]));
-    const out = await session.run(feeds);
-    for (const [k, want] of Object.entries(g.outputs)) {
-      expect(out[k].dims).toEqual(want.shape);
-      expect(maxAbsDiff(out[k].data as Float32Array, want.data)).toBeLessThanOrEqual(1e-4);
-    }
-  });
+  it.each(Object.entries(parity))(
+    "%s matches PyTorch within 1e-4 on the saved inputs",
+    async (_name, g) => {
+      const session = sessions.get(g.file)!;
+      const feeds = Object.fromEntries(Object.entries(g.inputs).map(([k, v]) => [k, toTensor(v)]));
+      const out = await session.run(feeds);
+      for (const [k, want] of Object.entries(g.outputs)) {
+        expect(out[k].dims).toEqual(want.shape);
+        expect(maxAbsDiff(out[k].data as Float32Array, want.data)).toBeLessThanOrEqual(1e-4);
+      }
+    },
+  );
 
   it("the decoder takes a batch size it was not exported with", async () => {
     const g = parity.decoder;
@@ -123,7 +130,8 @@ async function ddimLoop(
     const u = g.guidance === 1 ? c : await predict(x, t, false);
     const ab = alphasCumprod[t];
     const abNext = i + 1 < g.timesteps.length ? alphasCumprod[g.timesteps[i + 1]] : 1;
-    const sigma = g.eta > 0 ? g.eta * Math.sqrt((1 - abNext) / (1 - ab)) * Math.sqrt(1 - ab / abNext) : 0;
+    const sigma =
+      g.eta > 0 ? g.eta * Math.sqrt((1 - abNext) / (1 - ab)) * Math.sqrt(1 - ab / abNext) : 0;
     const z = sigma > 0 ? g.noises[noiseIndex++].data : null;
     const next = new Float32Array(x.length);
     for (let j = 0; j < x.length; j++) {
@@ -152,11 +160,12 @@ async function ddimLoop(
 
 describe("tiny-test sampler goldens", () => {
   const golden = readJson("golden/sampler.json");
-  const zerosLike = (a: SavedArray) => new ort.Tensor("float32", new Float32Array(a.data.length), a.shape);
+  const zerosLike = (a: SavedArray) =>
+    new ort.Tensor("float32", new Float32Array(a.data.length), a.shape);
 
   it("the schedule's alphas_cumprod is the cosine schedule of Nichol & Dhariwal", () => {
     const T = golden.schedule.timesteps;
-    const f = (t: number) => Math.cos((((t / T) + 0.008) / 1.008) * (Math.PI / 2)) ** 2;
+    const f = (t: number) => Math.cos(((t / T + 0.008) / 1.008) * (Math.PI / 2)) ** 2;
     let prod = 1;
     for (let t = 0; t < T; t++) {
       prod *= 1 - Math.min(1 - f(t + 1) / f(t), 0.999);
@@ -164,23 +173,26 @@ describe("tiny-test sampler goldens", () => {
     }
   });
 
-  it.each(["decoder", "decoder_eta1"])("a seeded %s loop over ONNX reproduces the PyTorch loop", async (key) => {
-    const g: LoopGolden = golden[key];
-    const session = sessions.get(manifest.stages.decoder.file)!;
-    const B = g.x_T.shape[0];
-    const predict = async (x: Float32Array, t: number, cond: boolean) => {
-      const feeds = {
-        x_t: new ort.Tensor("float32", x, g.x_T.shape),
-        timestep: new ort.Tensor("float32", new Float32Array(B).fill(t), [B]),
-        image_embed: cond ? toTensor(g.inputs.image_embed) : zerosLike(g.inputs.image_embed),
-        text_tokens: cond ? toTensor(g.inputs.text_tokens) : zerosLike(g.inputs.text_tokens),
-        text_mask: cond ? toTensor(g.inputs.text_mask) : zerosLike(g.inputs.text_mask),
+  it.each(["decoder", "decoder_eta1"])(
+    "a seeded %s loop over ONNX reproduces the PyTorch loop",
+    async (key) => {
+      const g: LoopGolden = golden[key];
+      const session = sessions.get(manifest.stages.decoder.file)!;
+      const B = g.x_T.shape[0];
+      const predict = async (x: Float32Array, t: number, cond: boolean) => {
+        const feeds = {
+          x_t: new ort.Tensor("float32", x, g.x_T.shape),
+          timestep: new ort.Tensor("float32", new Float32Array(B).fill(t), [B]),
+          image_embed: cond ? toTensor(g.inputs.image_embed) : zerosLike(g.inputs.image_embed),
+          text_tokens: cond ? toTensor(g.inputs.text_tokens) : zerosLike(g.inputs.text_tokens),
+          text_mask: cond ? toTensor(g.inputs.text_mask) : zerosLike(g.inputs.text_mask),
+        };
+        return (await session.run(feeds)).pred.data as Float32Array;
       };
-      return (await session.run(feeds)).pred.data as Float32Array;
-    };
-    const out = await ddimLoop(predict, g, golden.alphas_cumprod);
-    expect(maxAbsDiff(out, g.output.data)).toBeLessThanOrEqual(1e-3);
-  });
+      const out = await ddimLoop(predict, g, golden.alphas_cumprod);
+      expect(maxAbsDiff(out, g.output.data)).toBeLessThanOrEqual(1e-3);
+    },
+  );
 
   it("a seeded prior loop over ONNX reproduces the PyTorch loop", async () => {
     const g: LoopGolden = golden.prior;
@@ -216,32 +228,48 @@ describe("tiny-test tokenizer", () => {
     expect(tokens.context_length).toBe(L);
   });
 
-  it.each(tokens.cases.map((c: { text: string; ids: number[] }) => [JSON.stringify(c.text), c] as const))(
-    "%s gets the Python tokenizer's ids",
-    (_t, c) => {
-      expect(ids(c.text)).toEqual(c.ids);
-    },
-  );
+  it.each(
+    tokens.cases.map((c: { text: string; ids: number[] }) => [JSON.stringify(c.text), c] as const),
+  )("%s gets the Python tokenizer's ids", (_t, c) => {
+    expect(ids(c.text)).toEqual(c.ids);
+  });
 });
 
 describe("every bundle in models/", () => {
   const MODELS = join(import.meta.dirname, "..", "models");
   const bundles = readdirSync(MODELS).filter((d) => existsSync(join(MODELS, d, "manifest.json")));
 
-  it.each(bundles)("%s has a manifest the shared schema accepts, files matching their sha256, and the ONNX IO it declares", async (d) => {
-    const dir = join(MODELS, d);
-    const m = bundleManifestSchema.parse(JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")));
-    const sha = (f: string) => createHash("sha256").update(readFileSync(join(dir, f))).digest("hex");
-    expect(sha(m.tokenizer.file)).toBe(m.tokenizer.sha256);
-    const stages: StageEntry[] = [m.stages.text_encoder, m.stages.image_encoder, m.stages.prior, m.stages.decoder, ...m.stages.upsamplers];
-    for (const s of stages) {
-      const bytes = readFileSync(join(dir, s.file));
-      expect(createHash("sha256").update(bytes).digest("hex")).toBe((s as { sha256: string }).sha256);
-      const session = await ort.InferenceSession.create(bytes);
-      expect(session.inputNames).toEqual(s.inputs.map((i) => i.name));
-      expect(session.outputNames).toEqual(s.outputs.map((o) => o.name));
-      await session.release();
-    }
-    for (const f of ["eval.json", "samples.png", "MODEL_CARD.md"]) expect(existsSync(join(dir, f))).toBe(true);
-  });
+  it.each(bundles)(
+    "%s has a manifest the shared schema accepts, files matching their sha256, and the ONNX IO it declares",
+    async (d) => {
+      const dir = join(MODELS, d);
+      const m = bundleManifestSchema.parse(
+        JSON.parse(readFileSync(join(dir, "manifest.json"), "utf8")),
+      );
+      const sha = (f: string) =>
+        createHash("sha256")
+          .update(readFileSync(join(dir, f)))
+          .digest("hex");
+      expect(sha(m.tokenizer.file)).toBe(m.tokenizer.sha256);
+      const stages: StageEntry[] = [
+        m.stages.text_encoder,
+        m.stages.image_encoder,
+        m.stages.prior,
+        m.stages.decoder,
+        ...m.stages.upsamplers,
+      ];
+      for (const s of stages) {
+        const bytes = readFileSync(join(dir, s.file));
+        expect(createHash("sha256").update(bytes).digest("hex")).toBe(
+          (s as { sha256: string }).sha256,
+        );
+        const session = await ort.InferenceSession.create(bytes);
+        expect(session.inputNames).toEqual(s.inputs.map((i) => i.name));
+        expect(session.outputNames).toEqual(s.outputs.map((o) => o.name));
+        await session.release();
+      }
+      for (const f of ["eval.json", "samples.png", "MODEL_CARD.md"])
+        expect(existsSync(join(dir, f))).toBe(true);
+    },
+  );
 });
