@@ -22,7 +22,11 @@ const dir = mkdtempSync(join(tmpdir(), "unclip-bench-"));
 const stack = await startStack({
   bundle: values.model,
   stateDir: dir,
-  edgeVars: { RATE_LIMIT_BURST_UNITS: "1000000", RATE_LIMIT_UNITS_PER_MINUTE: "1000000" },
+  edgeVars: {
+      RATE_LIMIT_BURST_UNITS: "1000000",
+      RATE_LIMIT_UNITS_PER_MINUTE: "1000000",
+      EDGE_RATE_LIMIT_ENABLED: "false",
+    },
 });
 const runnerUrl = stack.runners[0].url;
 const steps = values.steps ? Number(values.steps) : undefined;

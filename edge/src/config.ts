@@ -32,6 +32,13 @@ export const edgeConfigSchema = z.object({
     .or(z.literal("").transform(() => undefined)),
   RATE_LIMIT_UNITS_PER_MINUTE: positiveInt(120),
   RATE_LIMIT_BURST_UNITS: positiveInt(160),
+  // The per-location first line (the EDGE_RATE_LIMIT binding). Its limit lives in
+  // wrangler.toml and can't be raised per run, so load tests and benchmarks of the local
+  // stack turn it off here; the exact per-key token bucket still applies.
+  EDGE_RATE_LIMIT_ENABLED: z
+    .enum(["true", "false"], { error: 'must be "true" or "false"' })
+    .default("true")
+    .transform((v) => v === "true"),
   BLOCKED_TERMS: commaList,
 });
 

@@ -29,7 +29,11 @@ if (!edgeUrl) {
     bundle: values.bundle,
     runners: Number(values.runners),
     stateDir: dir,
-    edgeVars: { RATE_LIMIT_BURST_UNITS: "1000000", RATE_LIMIT_UNITS_PER_MINUTE: "1000000" },
+    edgeVars: {
+      RATE_LIMIT_BURST_UNITS: "1000000",
+      RATE_LIMIT_UNITS_PER_MINUTE: "1000000",
+      EDGE_RATE_LIMIT_ENABLED: "false",
+    },
   });
   edgeUrl = stack.edgeUrl;
   stop = async () => {

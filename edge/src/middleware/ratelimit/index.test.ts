@@ -1,9 +1,11 @@
+import { createExecutionContext } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { sha256Hex } from "@unclip/shared";
 import fc from "fast-check";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { errorOf, generate, newApiKey, uniqueSeed } from "../../../test/helpers.ts";
+import { errorOf, generate, newApiKey, ORIGIN, uniqueSeed } from "../../../test/helpers.ts";
 import { busy, FakePool } from "../../../test/pool.ts";
+import { app } from "../../app.ts";
 import { drawFromBucket, refundToBucket } from "../../durable/rateLimiter.ts";
 import { costOf } from "./index.ts";
 
@@ -145,6 +147,24 @@ describe("rate limiting on the API", () => {
       return;
     }
     throw new Error("two runs in a row crossed a minute boundary");
+  });
+
+  it("skips the first line when EDGE_RATE_LIMIT_ENABLED is false, keeping the token bucket", async () => {
+    const key = await newApiKey({ burst: 1, rate_per_minute: 1 });
+    const hash = await sha256Hex(key);
+    while ((await env.EDGE_RATE_LIMIT.limit({ key: hash })).success) {}
+    const off = { ...env, EDGE_RATE_LIMIT_ENABLED: "false" } as Env;
+    const request = () =>
+      new Request(`${ORIGIN}/v1/images/generations`, {
+        method: "POST",
+        headers: { authorization: `Bearer ${key}`, "content-type": "application/json" },
+        body: JSON.stringify({ prompt: "a red circle", seed: uniqueSeed() }),
+      });
+    const first = await app.fetch(request(), off, createExecutionContext());
+    expect(first.status).toBe(200);
+    const second = await app.fetch(request(), off, createExecutionContext());
+    expect(second.status).toBe(429);
+    expect((await errorOf(second)).message).not.toMatch(/at this location/);
   });
 
   it("charges by cost: one request over the burst is refused without reaching the pool", async () => {
