@@ -10,10 +10,7 @@ import { existsSync } from "node:fs";
 import { cpus } from "node:os";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
-import { loadBundle } from "../gpu-runner/src/bundle/load.ts";
-import { parseConfig } from "../gpu-runner/src/config.ts";
-import { RunnerMetrics } from "../gpu-runner/src/metrics.ts";
-import { Runner } from "../gpu-runner/src/runner.ts";
+import { startInProcessRunner } from "../gpu-runner/src/inProcess.ts";
 
 const PROMPTS = [
   "a small red circle in the top left on a white background",
@@ -55,22 +52,12 @@ const { values } = parseArgs({
     "torch-timeout": { type: "string", default: "900" },
   },
 });
-const config = parseConfig({
-  ...process.env,
-  UNCLIP_BUNDLE: values.model ?? process.env.UNCLIP_BUNDLE,
-});
 const requests = Number(values.requests);
 const torchTimeoutS = Number(values["torch-timeout"]);
-const bundle = await loadBundle(config.bundleDir, {
-  providers: config.providers,
-  intraOpThreads: config.intraOpThreads,
-});
-const runner = new Runner(bundle, {
-  maxBatch: config.maxBatch,
+const { config, bundle, runner } = await startInProcessRunner({
+  bundleDir: values.model,
   maxQueue: 10_000,
-  jobTimeoutMs: 3_600_000,
   ddimEta: 0,
-  metrics: new RunnerMetrics({ defaultMetrics: false }),
 });
 await runner.warm();
 const { stages } = bundle.manifest;

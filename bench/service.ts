@@ -23,10 +23,10 @@ const stack = await startStack({
   bundle: values.model,
   stateDir: dir,
   edgeVars: {
-      RATE_LIMIT_BURST_UNITS: "1000000",
-      RATE_LIMIT_UNITS_PER_MINUTE: "1000000",
-      EDGE_RATE_LIMIT_ENABLED: "false",
-    },
+    RATE_LIMIT_BURST_UNITS: "1000000",
+    RATE_LIMIT_UNITS_PER_MINUTE: "1000000",
+    EDGE_RATE_LIMIT_ENABLED: "false",
+  },
 });
 const runnerUrl = stack.runners[0].url;
 const steps = values.steps ? Number(values.steps) : undefined;

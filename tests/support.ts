@@ -37,7 +37,7 @@ export function isPng(bytes: Uint8Array): boolean {
 }
 
 /** A PNG header (signature + IHDR) claiming the given size, with no pixel data after it. */
-export function pngHeader(width: number, height: number): Uint8Array {
+export function pngHeader(width: number, height: number): Uint8Array<ArrayBuffer> {
   const bytes = new Uint8Array(33);
   bytes.set(PNG_MAGIC, 0);
   const view = new DataView(bytes.buffer);

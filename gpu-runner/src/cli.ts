@@ -5,11 +5,9 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { base64FromBytes, bytesFromBase64, type PoolProgressEvent } from "@unclip/shared";
-import { loadBundle } from "./bundle/load.ts";
-import { parseConfig } from "./config.ts";
 import { RunnerError } from "./errors.ts";
-import { RunnerMetrics } from "./metrics.ts";
-import { type JobRequest, Runner } from "./runner.ts";
+import { startInProcessRunner } from "./inProcess.ts";
+import type { JobRequest } from "./runner.ts";
 
 const usage = `usage: npm run generate -- "<prompt>" [options]
   --n <1..10>             images (default 1)
@@ -63,20 +61,9 @@ async function main(): Promise<void> {
     console.log(usage);
     process.exit(values.help ? 0 : 2);
   }
-  const config = parseConfig({
-    ...process.env,
-    UNCLIP_BUNDLE: values.model ?? process.env.UNCLIP_BUNDLE,
-  });
-  const bundle = await loadBundle(config.bundleDir, {
-    providers: config.providers,
-    intraOpThreads: config.intraOpThreads,
-  });
-  const runner = new Runner(bundle, {
-    maxBatch: config.maxBatch,
+  const { bundle, runner } = await startInProcessRunner({
+    bundleDir: values.model,
     maxQueue: 1000,
-    jobTimeoutMs: 3_600_000,
-    ddimEta: config.ddimEta,
-    metrics: new RunnerMetrics({ defaultMetrics: false }),
   });
   const { stages } = bundle.manifest;
   const num = (v: string | undefined, fallback: number) => (v === undefined ? fallback : Number(v));
