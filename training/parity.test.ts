@@ -24,6 +24,7 @@ interface IOEntry {
 }
 interface StageEntry {
   file: string;
+  sha256: string;
   inputs: IOEntry[];
   outputs: IOEntry[];
 }
@@ -229,8 +230,11 @@ describe("tiny-test tokenizer", () => {
   });
 
   it.each(
-    tokens.cases.map((c: { text: string; ids: number[] }) => [JSON.stringify(c.text), c] as const),
-  )("%s gets the Python tokenizer's ids", (_t, c) => {
+    (tokens.cases as Array<{ text: string; ids: number[] }>).map((c) => ({
+      label: JSON.stringify(c.text),
+      c,
+    })),
+  )("$label gets the Python tokenizer's ids", ({ c }) => {
     expect(ids(c.text)).toEqual(c.ids);
   });
 });
@@ -260,9 +264,7 @@ describe("every bundle in models/", () => {
       ];
       for (const s of stages) {
         const bytes = readFileSync(join(dir, s.file));
-        expect(createHash("sha256").update(bytes).digest("hex")).toBe(
-          (s as { sha256: string }).sha256,
-        );
+        expect(createHash("sha256").update(bytes).digest("hex")).toBe(s.sha256);
         const session = await ort.InferenceSession.create(bytes);
         expect(session.inputNames).toEqual(s.inputs.map((i) => i.name));
         expect(session.outputNames).toEqual(s.outputs.map((o) => o.name));
