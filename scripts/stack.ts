@@ -1,7 +1,7 @@
 // The local stack as code: N gpu-runner processes and the Worker under `wrangler dev`
 // (local R2/KV/Durable Objects persisted to a state folder). Used by `npm start` and by the
 // cross-part tests in tests/, so both exercise exactly the same processes.
-import { type ChildProcess, spawn, spawnSync } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdirSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
@@ -169,33 +169,6 @@ export function edgeTsconfigFor(bundle: string, stateDir: string): string {
   return file;
 }
 
-/**
- * Bundles the Worker for `bundle` (the build `wrangler deploy` would upload) into the state
- * folder and returns the script. Edge and runners must serve the same bundle: the Worker
- * imports its manifest and tokenizer as `unclip-bundle/*`, mapped by tsconfig paths.
- */
-export function buildWorker(bundle: string, stateDir: string, env: Record<string, string>): string {
-  const outdir = resolve(stateDir, "edge-build");
-  const build = spawnSync(
-    resolve(REPO_ROOT, "node_modules/.bin/wrangler"),
-    [
-      "deploy",
-      "--dry-run",
-      "--config",
-      "wrangler.toml",
-      "--tsconfig",
-      edgeTsconfigFor(bundle, stateDir),
-      "--outdir",
-      outdir,
-    ],
-    { cwd: REPO_ROOT, env: { ...process.env, ...env }, encoding: "utf8" },
-  );
-  if (build.status !== 0) {
-    throw new Error(`building the Worker failed:\n${build.stdout}\n${build.stderr}`);
-  }
-  return resolve(outdir, "index.js");
-}
-
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const runnerCount = options.runners ?? 1;
   const bundle = resolve(REPO_ROOT, options.bundle ?? "models/tiny-test");
@@ -216,25 +189,11 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ...options.edgeVars,
   };
   const wrangler = resolve(REPO_ROOT, "node_modules/.bin/wrangler");
-  const wranglerEnv = {
-    WRANGLER_SEND_METRICS: "false",
-    WRANGLER_DISABLE_UPDATE_CHECK: "true",
-    NO_UPDATE_NOTIFIER: "1",
-    // Miniflare otherwise tries to download Request.cf data, which can't work offline.
-    CLOUDFLARE_CF_FETCH_ENABLED: "false",
-    WRANGLER_CI_DISABLE_CONFIG_WATCHING: "true",
-  };
-  const workerScript = buildWorker(bundle, stateDir, wranglerEnv);
   const edge = launch(
     "edge",
     wrangler,
     [
       "dev",
-      workerScript,
-      // Built once above: `wrangler dev` bundling would keep an esbuild watcher on every
-      // directory it resolved through, and a rebuild mid-run (a new folder in the repo or in
-      // /tmp is enough) deadlocked esbuild and took the Worker down.
-      "--no-bundle",
       "--config",
       "wrangler.toml",
       "--ip",
@@ -243,6 +202,10 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       String(edgePort),
       "--inspector-port",
       String(await freePort()),
+      // Edge and runners must serve the same bundle: the Worker imports its manifest and
+      // tokenizer as `unclip-bundle/*`, mapped by tsconfig paths (see wrangler.toml).
+      "--tsconfig",
+      edgeTsconfigFor(bundle, stateDir),
       "--persist-to",
       resolve(stateDir, "wrangler"),
       "--show-interactive-dev-session=false",
@@ -250,7 +213,13 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
       "warn",
       ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
     ],
-    wranglerEnv,
+    {
+      WRANGLER_SEND_METRICS: "false",
+      WRANGLER_DISABLE_UPDATE_CHECK: "true",
+      NO_UPDATE_NOTIFIER: "1",
+      // Miniflare otherwise tries to download Request.cf data, which can't work offline.
+      CLOUDFLARE_CF_FETCH_ENABLED: "false",
+    },
     edgePort,
     verbose,
   );

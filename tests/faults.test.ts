@@ -3,9 +3,8 @@
 // Every request must end with an image or a retryable 503, and R2 must never hold a partial
 // entry (a key without all its images).
 import { mkdtempSync, rmSync } from "node:fs";
-import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { freePort, type Stack, signal, startStack } from "../scripts/stack.ts";
 import { isPng, postJson, uniqueSeed } from "./support.ts";
 
@@ -13,7 +12,7 @@ const GENERATIONS = "/v1/images/generations";
 const stacks: Array<{ stack: Stack; dir: string }> = [];
 
 async function stackWith(options: Parameters<typeof startStack>[0]): Promise<Stack> {
-  const dir = mkdtempSync(join(tmpdir(), "unclip-fault-"));
+  const dir = mkdtempSync(join(inject("stateDir"), "fault-"));
   const stack = await startStack({ bundle: "models/tiny-test", stateDir: dir, ...options });
   stacks.push({ stack, dir });
   return stack;
