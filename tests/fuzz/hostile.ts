@@ -1,6 +1,5 @@
 // Generated hostile requests for the edge (fast-check arbitraries) and the check every answer
 // must pass: never a 5xx, and every non-success is a well-formed OpenAI error object.
-import { connect } from "node:net";
 import fc from "fast-check";
 import { LOCAL_API_KEY } from "../../scripts/stack.ts";
 import { PNG_MAGIC, pngHeader } from "../support.ts";
@@ -260,31 +259,6 @@ export async function send(edgeUrl: string, req: HostileRequest): Promise<Respon
     headers: req.headers,
     body: req.body as BodyInit | undefined,
     signal: AbortSignal.timeout(60_000),
-  });
-}
-
-/**
- * Requests whose headers lie about the body — fetch refuses to send these, so they go over a
- * raw socket. Returns the status line's code (0 if the server closed without answering).
- */
-export async function sendRaw(edgeUrl: string, head: string, body: string): Promise<number> {
-  const { hostname, port } = new URL(edgeUrl);
-  return new Promise((resolve) => {
-    const socket = connect(Number(port), hostname);
-    let answer = "";
-    const done = () => {
-      socket.destroy();
-      const match = answer.match(/^HTTP\/1\.[01] (\d{3})/);
-      resolve(match ? Number(match[1]) : 0);
-    };
-    socket.setTimeout(5_000, done);
-    socket.on("data", (d) => {
-      answer += d.toString("latin1");
-      if (answer.includes("\r\n\r\n")) done();
-    });
-    socket.on("error", done);
-    socket.on("close", done);
-    socket.write(`${head}\r\n\r\n${body}`);
   });
 }
 
