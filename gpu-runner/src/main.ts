@@ -1,24 +1,14 @@
 // The pool process: parse config, load and check the bundle, warm it, serve HTTP; on SIGTERM
 // report not-ready, refuse new jobs, finish held work (up to the drain timeout), exit 0.
 import { serve } from "@hono/node-server";
-import { loadBundle } from "./bundle/load.ts";
 import { parseConfig } from "./config.ts";
 import { RunnerError } from "./errors.ts";
-import { Runner } from "./runner.ts";
+import { loadRunner } from "./inProcess.ts";
 import { createApp } from "./server.ts";
 
 async function main(): Promise<void> {
   const config = parseConfig(process.env);
-  const bundle = await loadBundle(config.bundleDir, {
-    providers: config.providers,
-    intraOpThreads: config.intraOpThreads,
-  });
-  const runner = new Runner(bundle, {
-    maxBatch: config.maxBatch,
-    maxQueue: config.maxQueue,
-    jobTimeoutMs: config.jobTimeoutMs,
-    ddimEta: config.ddimEta,
-  });
+  const { bundle, runner } = await loadRunner(config);
   const app = createApp(runner, { secret: config.poolSecret });
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
     console.log(
