@@ -67,25 +67,22 @@ export function refundToBucket(
 export class RateLimiter extends DurableObject<Env> {
   /** Takes `cost` units if available (cost 0 just reports the bucket). */
   take(cost: number, policy: BucketPolicy): BucketOutcome {
-    const kv = this.ctx.storage.kv;
-    const { outcome, state } = drawFromBucket(
-      kv.get<BucketState>("bucket"),
-      cost,
-      policy,
-      Date.now(),
-    );
-    kv.put("bucket", state);
-    return outcome;
+    return this.#update((state, now) => drawFromBucket(state, cost, policy, now));
   }
 
   refund(units: number, policy: BucketPolicy): BucketOutcome {
+    return this.#update((state, now) => refundToBucket(state, units, policy, now));
+  }
+
+  /** Read, step and write the bucket with no await in between, so concurrent calls can't interleave. */
+  #update(
+    step: (
+      state: BucketState | undefined,
+      now: number,
+    ) => { outcome: BucketOutcome; state: BucketState },
+  ): BucketOutcome {
     const kv = this.ctx.storage.kv;
-    const { outcome, state } = refundToBucket(
-      kv.get<BucketState>("bucket"),
-      units,
-      policy,
-      Date.now(),
-    );
+    const { outcome, state } = step(kv.get<BucketState>("bucket"), Date.now());
     kv.put("bucket", state);
     return outcome;
   }
