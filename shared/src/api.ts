@@ -2,6 +2,7 @@
 // steps, interpolation, text diffs, async jobs). The edge validates with these; the OpenAPI
 // document and the playground are derived from them.
 import { z } from "zod";
+import { samplerNameSchema } from "./manifest.ts";
 
 /** Sizes every bundle answers (the native output is resampled to them). */
 export const PUBLIC_SIZES = ["256x256", "512x512", "1024x1024"] as const;
@@ -44,6 +45,14 @@ const stepsSchema = z
   .min(1, "must be at least 1")
   .max(250, "must be at most 250");
 
+/**
+ * Extension: the sampler of every diffusion stage. Absent: each stage's own default from the
+ * manifest (with its default step count); "ddim" reproduces the pre-DPM-Solver images.
+ */
+export const samplerSchema = z.enum(samplerNameSchema.options, {
+  error: `must be one of ${samplerNameSchema.options.map((s) => `"${s}"`).join(", ")}`,
+});
+
 export const responseFormatSchema = z.enum(["url", "b64_json"], {
   error: 'must be "url" or "b64_json"',
 });
@@ -53,6 +62,7 @@ const renderingParams = {
   size: imageSizeSchema.optional(),
   seed: seedSchema.optional(),
   steps: stepsSchema.optional(),
+  sampler: samplerSchema.optional(),
   decoder_guidance_scale: guidanceSchema.optional(),
 };
 
@@ -85,6 +95,7 @@ export const variationFieldsSchema = z.strictObject({
   size: imageSizeSchema.optional(),
   seed: z.coerce.number({ error: "must be an integer" }).pipe(seedSchema).optional(),
   steps: z.coerce.number({ error: "must be an integer" }).pipe(stepsSchema).optional(),
+  sampler: samplerSchema.optional(),
   decoder_guidance_scale: z.coerce
     .number({ error: "must be a number" })
     .pipe(guidanceSchema)
