@@ -16,7 +16,11 @@ import type { SamplerName } from "@unclip/shared";
 import { BatchScheduler } from "../gpu-runner/src/batching/scheduler.ts";
 import { loadBundle } from "../gpu-runner/src/bundle/load.ts";
 import { gaussianNoise, NOISE_STAGE } from "../gpu-runner/src/noise.ts";
-import { type DiffusionProcess, DiffusionSample, EncoderCall } from "../gpu-runner/src/pipeline/diffusion.ts";
+import {
+  type DiffusionProcess,
+  DiffusionSample,
+  EncoderCall,
+} from "../gpu-runner/src/pipeline/diffusion.ts";
 import { l2Normalize } from "../gpu-runner/src/pipeline/embeddings.ts";
 import { STAGE } from "../gpu-runner/src/pipeline/unclip.ts";
 import { resizeSquare } from "../gpu-runner/src/png.ts";
@@ -62,7 +66,12 @@ const scheduler = new BatchScheduler(
   new Set([STAGE.textEncoder, STAGE.imageEncoder]),
 );
 const job = { id: "quality", deadline: Number.POSITIVE_INFINITY };
-const process = (stage: string, spec: typeof stages.decoder | typeof stages.prior, clipX0: boolean, noiseStage: number): DiffusionProcess => ({
+const process = (
+  stage: string,
+  spec: typeof stages.decoder | typeof stages.prior,
+  clipX0: boolean,
+  noiseStage: number,
+): DiffusionProcess => ({
   stage,
   prediction: spec.prediction,
   alphasCumprod: alphasCumprodFor(spec.schedule),
@@ -82,7 +91,10 @@ function emojiCaptions(count: number): string[] {
   );
   const labels = [...new Set(data.map((e) => e.label))];
   let state = 12345;
-  const rand = () => ((state = (state * 1103515245 + 12345) % 2 ** 31) / 2 ** 31);
+  const rand = () => {
+    state = (state * 1103515245 + 12345) % 2 ** 31;
+    return state / 2 ** 31;
+  };
   for (let i = labels.length - 1; i > 0; i--) {
     const j = Math.floor(rand() * (i + 1));
     [labels[i], labels[j]] = [labels[j], labels[i]];
@@ -128,13 +140,20 @@ function prior(texts: Text[], sampler: SamplerName, steps: number) {
         new DiffusionSample({
           process: PRIOR,
           job,
-          x: gaussianNoise({ seed: 1, index: i, stage: NOISE_STAGE.prior, step: 0 }, manifest.embedding_dim),
+          x: gaussianNoise(
+            { seed: 1, index: i, stage: NOISE_STAGE.prior, step: 0 },
+            manifest.embedding_dim,
+          ),
           sampler,
           steps,
           guidance: stages.prior.default_guidance,
           eta: 0,
           conditional: { text_embed: t.embed, text_tokens: t.tokens, text_mask: t.mask },
-          unconditional: { text_embed: zeros(t.embed), text_tokens: zeros(t.tokens), text_mask: zeros(t.mask) },
+          unconditional: {
+            text_embed: zeros(t.embed),
+            text_tokens: zeros(t.tokens),
+            text_mask: zeros(t.mask),
+          },
           seed: 1,
           index: i,
         }),
@@ -156,7 +175,11 @@ function decoder(embeds: Float32Array[], texts: Text[], sampler: SamplerName, st
           guidance: stages.decoder.default_guidance,
           eta: 0,
           conditional: { image_embed: e, text_tokens: texts[i].tokens, text_mask: texts[i].mask },
-          unconditional: { image_embed: zeros(e), text_tokens: zeros(texts[i].tokens), text_mask: zeros(texts[i].mask) },
+          unconditional: {
+            image_embed: zeros(e),
+            text_tokens: zeros(texts[i].tokens),
+            text_mask: zeros(texts[i].mask),
+          },
           seed: 1,
           index: i,
         }),
@@ -171,7 +194,10 @@ function upsampler(lows: Float32Array[], sampler: SamplerName, steps: number) {
         new DiffusionSample({
           process: UPSAMPLER,
           job,
-          x: gaussianNoise({ seed: 1, index: i, stage: NOISE_STAGE.upsampler0, step: 0 }, 3 * UP.resolution ** 2),
+          x: gaussianNoise(
+            { seed: 1, index: i, stage: NOISE_STAGE.upsampler0, step: 0 },
+            3 * UP.resolution ** 2,
+          ),
           sampler,
           steps,
           guidance: 1,
@@ -185,7 +211,6 @@ function upsampler(lows: Float32Array[], sampler: SamplerName, steps: number) {
 }
 
 const candidates = emojiCaptions(Number(values.candidates));
-const prompts = candidates.slice(0, N);
 console.log(`quality: ${bundle.id}, ${N} images, R-precision among ${candidates.length} captions`);
 const candidateTexts: Text[] = [];
 for (const c of candidates) candidateTexts.push(await encodeText(c));
@@ -203,7 +228,10 @@ async function rPrecision(images: Float32Array[], side: number): Promise<number>
   return hits / images.length;
 }
 const rmse = (a: Float32Array[], b: Float32Array[]) =>
-  a.reduce((s, x, i) => s + Math.sqrt(x.reduce((t, v, j) => t + (v - b[i][j]) ** 2, 0) / x.length) / 2, 0) / a.length;
+  a.reduce(
+    (s, x, i) => s + Math.sqrt(x.reduce((t, v, j) => t + (v - b[i][j]) ** 2, 0) / x.length) / 2,
+    0,
+  ) / a.length;
 const cosDistance = (a: Float32Array[], b: Float32Array[]) =>
   a.reduce((s, x, i) => s + 1 - dot(x, b[i]), 0) / a.length;
 
@@ -234,9 +262,27 @@ for (const sampler of ["ddim", "dpmpp_2m"] as const) {
     const low = await decoder(refEmbeds, texts, sampler, steps);
     const high = await upsampler(refLow, sampler, steps);
     const row = [
-      { stage: "prior", sampler, steps, distance: cosDistance(embeds, refEmbeds), r_precision: await rPrecision(decoded, D) },
-      { stage: "decoder", sampler, steps, distance: rmse(low, refLow), r_precision: await rPrecision(low, D) },
-      { stage: "upsampler", sampler, steps, distance: rmse(high, refHigh), r_precision: await rPrecision(high, UP.resolution) },
+      {
+        stage: "prior",
+        sampler,
+        steps,
+        distance: cosDistance(embeds, refEmbeds),
+        r_precision: await rPrecision(decoded, D),
+      },
+      {
+        stage: "decoder",
+        sampler,
+        steps,
+        distance: rmse(low, refLow),
+        r_precision: await rPrecision(low, D),
+      },
+      {
+        stage: "upsampler",
+        sampler,
+        steps,
+        distance: rmse(high, refHigh),
+        r_precision: await rPrecision(high, UP.resolution),
+      },
     ];
     points.push(...row);
     console.log(
@@ -263,7 +309,9 @@ for (const spec of values.final.split(",")) {
     rmse_to_reference: rmse(high, refHigh),
   };
   finals.push(f);
-  console.log(`final ${spec} (${evals} evals): R(decoder)=${f.r_precision_decoder.toFixed(3)} R(final)=${f.r_precision_final.toFixed(3)} rmse=${f.rmse_to_reference.toFixed(4)}`);
+  console.log(
+    `final ${spec} (${evals} evals): R(decoder)=${f.r_precision_decoder.toFixed(3)} R(final)=${f.r_precision_final.toFixed(3)} rmse=${f.rmse_to_reference.toFixed(4)}`,
+  );
 }
 await bundle.release();
 writeFileSync(

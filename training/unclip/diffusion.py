@@ -193,3 +193,12 @@ def dpmpp_2m_sample(model_fn, shape, diffusion: Diffusion, steps: int, guidance:
         x = (math.sqrt((1 - ab_next) / (1 - ab)) * xd - math.sqrt(ab_next) * math.expm1(-h) * d).float()
         x0_prev, h_prev = x0, h
     return x
+
+
+def sample(sampler: str, model_fn, shape, diffusion: Diffusion, steps: int, guidance: float = 1.0,
+           clip_x0: bool = True, generator=None):
+    """The manifest's sampler names: "ddim" (eta 0) or "dpmpp_2m"."""
+    assert sampler in ("ddim", "dpmpp_2m"), f"unknown sampler {sampler!r}"
+    if sampler == "ddim":
+        return ddim_sample(model_fn, shape, diffusion, steps, guidance, clip_x0=clip_x0, generator=generator)
+    return dpmpp_2m_sample(model_fn, shape, diffusion, steps, guidance, clip_x0=clip_x0, generator=generator)
