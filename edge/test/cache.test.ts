@@ -59,6 +59,30 @@ describe("cache of repeat prompts", () => {
     );
   });
 
+  it("keys on the sampler: the manifest's default is resolved, another sampler is another key", async () => {
+    const seed = uniqueSeed();
+    const implicit = await generate({ prompt: "a red square", seed });
+    const call = pool.calls[0].body;
+    // The pool is told every stage's sampler (the tiny bundle's manifest names none: DDIM).
+    expect([call.prior_sampler, call.decoder_sampler, call.upsampler_sampler]).toEqual([
+      "ddim",
+      "ddim",
+      "ddim",
+    ]);
+    const explicit = await generate({ prompt: "a red square", seed, sampler: "ddim" });
+    expect(explicit.headers.get("x-unclip-cache")).toBe("hit");
+    const other = await generate({ prompt: "a red square", seed, sampler: "dpmpp_2m" });
+    expect(other.headers.get("x-unclip-cache")).toBe("miss");
+    expect(other.headers.get("x-unclip-cache-key")).not.toBe(
+      implicit.headers.get("x-unclip-cache-key"),
+    );
+    expect(pool.calls[1].body).toMatchObject({
+      prior_sampler: "dpmpp_2m",
+      decoder_sampler: "dpmpp_2m",
+      upsampler_sampler: "dpmpp_2m",
+    });
+  });
+
   it("derives the seed from the key: no seed is deterministic and cached", async () => {
     const prompt = "a green triangle on a red background";
     const first = await generate({ prompt, size: "512x512" });
