@@ -36,15 +36,15 @@ def main():
             axes[1, col].plot(steps, r, "o-", color=colors[sampler], label=labels[sampler])
             axes[1, col].fill_between(steps, [v - s for v, s in zip(r, se)], [v + s for v, s in zip(r, se)],
                                       color=colors[sampler], alpha=0.15)
-        ref = q["reference"]["r_precision_final" if stage == "upsampler" else "r_precision_decoder"]
+        ref = q["reference"][{"prior": "r_precision_prior", "decoder": "r_precision_decoder",
+                              "upsampler": "r_precision_final"}[stage]]
         axes[1, col].axhline(ref, color="gray", ls="--", label=f"DDIM {q['reference']['steps']} steps")
         axes[0, col].set_yscale("log")
         axes[0, col].set_title(f"{stage}: distance to DDIM-{q['reference']['steps']} (same noise)")
         axes[0, col].set_ylabel(dist_label[stage])
         title = f"{stage}: generation R-precision@1 (n={n})"
         if stage == "prior":
-            d = q["prior_decode"]
-            title += f"\ndecoded by {labels[d['sampler']]} {d['steps']} steps"
+            title += "\n(of the sampled image embedding itself)"
         axes[1, col].set_title(title)
         for ax in axes[:, col]:
             ax.set_xscale("log")

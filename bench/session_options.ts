@@ -15,6 +15,7 @@ const { values } = parseArgs({
     model: { type: "string", default: "models/emoji-gpu" },
     int8: { type: "string", default: "/tmp/int8" },
     reps: { type: "string", default: "30" },
+    stages: { type: "string", default: "prior,decoder,upsampler" },
   },
 });
 const manifest = await readManifest(values.model);
@@ -67,7 +68,7 @@ function feeds(c: StageCase): Record<string, ort.Tensor> {
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)];
 
-for (const c of cases) {
+for (const c of cases.filter((c) => values.stages.split(",").includes(c.stage))) {
   const sessions: [string, ort.InferenceSession][] = [];
   for (const [name, options] of Object.entries(variants)) {
     sessions.push([name, await ort.InferenceSession.create(join(values.model, c.file), options)]);

@@ -42,6 +42,7 @@ const envSchema = z
       .pipe(z.array(z.enum(PROVIDERS)).min(1)),
     /** onnxruntime intra-op threads; 0 lets onnxruntime pick (all cores). */
     UNCLIP_INTRA_OP_THREADS: int(0, 1024).default(0),
+    UNCLIP_SMALL_GRAPH_THREADS: int(0, 1024).default(1),
     /** Rows per network call (a guided sample counts twice: conditional + unconditional). */
     UNCLIP_MAX_BATCH: int(1, 4096).default(16),
     /** Images held at once (waiting + running); a job that does not fit gets 503. */
@@ -70,6 +71,7 @@ export interface RunnerConfig {
   bundleDir: string;
   providers: ExecutionProvider[];
   intraOpThreads: number;
+  smallGraphThreads: number;
   maxBatch: number;
   maxQueue: number;
   poolSecret: string;
@@ -96,6 +98,7 @@ export function parseConfig(env: Record<string, string | undefined>): RunnerConf
     bundleDir: e.UNCLIP_BUNDLE ?? defaultBundleDir(),
     providers: e.UNCLIP_PROVIDERS,
     intraOpThreads: e.UNCLIP_INTRA_OP_THREADS,
+    smallGraphThreads: e.UNCLIP_SMALL_GRAPH_THREADS,
     maxBatch: e.UNCLIP_MAX_BATCH,
     maxQueue: e.UNCLIP_MAX_QUEUE,
     poolSecret: e.UNCLIP_POOL_SECRET ?? DEV_POOL_SECRET,

@@ -19,6 +19,7 @@ export async function loadRunner(
   const bundle = await loadBundle(config.bundleDir, {
     providers: config.providers,
     intraOpThreads: config.intraOpThreads,
+    smallGraphThreads: config.smallGraphThreads,
   });
   const runner = new Runner(bundle, {
     maxBatch: config.maxBatch,

@@ -74,11 +74,11 @@ export async function loadBundle(dir: string, options: SessionOptions): Promise<
   const manifest = await readManifest(dir);
   const { stages } = manifest;
   const graphs = [
-    { key: "text_encoder", stage: stages.text_encoder },
-    { key: "image_encoder", stage: stages.image_encoder },
-    { key: "prior", stage: stages.prior },
-    { key: "decoder", stage: stages.decoder },
-    ...stages.upsamplers.map((stage, k) => ({ key: `upsamplers[${k}]`, stage })),
+    { key: "text_encoder", stage: stages.text_encoder, small: true },
+    { key: "image_encoder", stage: stages.image_encoder, small: true },
+    { key: "prior", stage: stages.prior, small: true },
+    { key: "decoder", stage: stages.decoder, small: false },
+    ...stages.upsamplers.map((stage, k) => ({ key: `upsamplers[${k}]`, stage, small: false })),
   ];
 
   // 1. Every file exists and matches its sha256.
@@ -118,7 +118,11 @@ export async function loadBundle(dir: string, options: SessionOptions): Promise<
         bundlePath(dir, g.stage.file),
         g.stage.inputs,
         g.stage.outputs,
-        { ...options, providers },
+        {
+          ...options,
+          providers,
+          intraOpThreads: g.small ? (options.smallGraphThreads ?? 1) : options.intraOpThreads,
+        },
       );
       providers = session.providers;
       created.push(session);

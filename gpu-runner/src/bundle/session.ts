@@ -21,7 +21,15 @@ export interface StageSession {
 
 export interface SessionOptions {
   providers: ExecutionProvider[];
+  /** Intra-op threads of the UNets (decoder, upsamplers); 0: onnxruntime's default. */
   intraOpThreads: number;
+  /**
+   * Intra-op threads of the small graphs (text and image encoder, prior); default 1. A prior
+   * call is ~2 ms of work: splitting it costs more in thread hand-offs than it saves, and on a
+   * busy 2-core machine it measured 47 ms with onnxruntime's default vs 2 ms with one thread
+   * (bench/session_options.ts).
+   */
+  smallGraphThreads?: number;
 }
 
 /**
