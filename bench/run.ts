@@ -5,7 +5,8 @@
 // same networks and sampler in PyTorch eager (baseline); then the ratios.
 // Options: --model <bundle dir> --requests <n> --skip-torch --torch-timeout <s>; since
 // `npm run bench` also runs bench/service.ts (which takes the `--` arguments), the same can be
-// set by env: UNCLIP_BUNDLE, UNCLIP_BENCH_REQUESTS, UNCLIP_BENCH_SKIP_TORCH=1. Also
+// set by env: UNCLIP_BUNDLE, UNCLIP_BENCH_REQUESTS, UNCLIP_BENCH_SKIP_TORCH=1,
+// UNCLIP_BENCH_TORCH_BATCHES (default 1,4,8). Also
 // UNCLIP_PROVIDERS, UNCLIP_INTRA_OP_THREADS, UNCLIP_MAX_BATCH as for the server.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -53,6 +54,8 @@ const { values } = parseArgs({
     "skip-torch": { type: "boolean", default: process.env.UNCLIP_BENCH_SKIP_TORCH === "1" },
     /** The PyTorch baseline is slow on CPU; stop it after this long (partial results kept). */
     "torch-timeout": { type: "string", default: "900" },
+    /** Static batch sizes of the PyTorch baseline (fewer on a loaded machine). */
+    "torch-batches": { type: "string", default: process.env.UNCLIP_BENCH_TORCH_BATCHES ?? "1,4,8" },
   },
 });
 const requests = Number(values.requests);
@@ -231,7 +234,7 @@ else {
       "--requests",
       String(Math.min(requests, 4)),
       "--batches",
-      "1,4,8",
+      values["torch-batches"],
       "--prior-steps",
       String(defaults.prior_steps),
       "--prior-guidance",
