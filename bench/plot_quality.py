@@ -39,6 +39,7 @@ def main():
         ref = q["reference"][{"prior": "r_precision_prior", "decoder": "r_precision_decoder",
                               "upsampler": "r_precision_final"}[stage]]
         axes[1, col].axhline(ref, color="gray", ls="--", label=f"DDIM {q['reference']['steps']} steps")
+        axes[1, col].set_ylim(0, 1.05)
         axes[0, col].set_yscale("log")
         axes[0, col].set_title(f"{stage}: distance to DDIM-{q['reference']['steps']} (same noise)")
         axes[0, col].set_ylabel(dist_label[stage])

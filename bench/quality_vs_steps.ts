@@ -33,13 +33,18 @@ const { values } = parseArgs({
     candidates: { type: "string", default: "100" },
     steps: { type: "string", default: "4,6,8,10,15,20,30,50" },
     reference: { type: "string", default: "250" },
-    /** Whole-pipeline settings "sampler:prior:decoder:upsampler", today's defaults first. */
+    /**
+     * Whole-pipeline settings, today's defaults first: "sampler:prior:decoder:upsampler" or,
+     * per stage, "prior_sampler/steps:decoder_sampler/steps:upsampler_sampler/steps".
+     */
     final: {
       type: "string",
       default: "ddim:25:25:10,dpmpp_2m:5:10:5,dpmpp_2m:6:12:4,dpmpp_2m:8:10:4,dpmpp_2m:4:8:4",
     },
     out: { type: "string", default: "bench/results/quality_vs_steps.json" },
     threads: { type: "string", default: "2" },
+    /** Only the --final settings' R-precision (no reference, no sweeps). */
+    "finals-only": { type: "boolean", default: false },
   },
 });
 const N = Number(values.images);
@@ -241,20 +246,10 @@ const cosDistance = (a: Float32Array[], b: Float32Array[]) =>
 
 const t0 = performance.now();
 const elapsed = () => `${((performance.now() - t0) / 1000).toFixed(0)} s`;
-const refEmbeds = await prior(texts, "ddim", REF);
-console.log(`reference prior done (${elapsed()})`);
-const refLow = await decoder(refEmbeds, texts, "ddim", REF);
-console.log(`reference decoder done (${elapsed()})`);
-const refHigh = await upsampler(refLow, "ddim", REF);
 const D = stages.decoder.resolution;
-const reference = {
-  steps: REF,
-  r_precision_prior: embeddingRPrecision(refEmbeds),
-  r_precision_decoder: await rPrecision(refLow, D),
-  r_precision_final: await rPrecision(refHigh, UP.resolution),
-};
-console.log(`reference (DDIM ${REF}) ${((performance.now() - t0) / 1000).toFixed(0)} s`, reference);
-
+const finalsOnly = values["finals-only"];
+let reference: Record<string, number> | null = null;
+let refHigh: Float32Array[] | null = null;
 interface Point {
   stage: string;
   sampler: SamplerName;
@@ -263,62 +258,86 @@ interface Point {
   r_precision: number;
 }
 const points: Point[] = [];
-for (const sampler of ["ddim", "dpmpp_2m"] as const) {
-  for (const steps of STEPS) {
-    const embeds = await prior(texts, sampler, steps);
-    const low = await decoder(refEmbeds, texts, sampler, steps);
-    const high = await upsampler(refLow, sampler, steps);
-    const row = [
-      {
-        stage: "prior",
-        sampler,
-        steps,
-        distance: cosDistance(embeds, refEmbeds),
-        r_precision: embeddingRPrecision(embeds),
-      },
-      {
-        stage: "decoder",
-        sampler,
-        steps,
-        distance: rmse(low, refLow),
-        r_precision: await rPrecision(low, D),
-      },
-      {
-        stage: "upsampler",
-        sampler,
-        steps,
-        distance: rmse(high, refHigh),
-        r_precision: await rPrecision(high, UP.resolution),
-      },
-    ];
-    points.push(...row);
-    console.log(
-      `${sampler.padEnd(9)}${String(steps).padStart(3)} steps  ${row.map((p) => `${p.stage} d=${p.distance.toFixed(4)} R=${p.r_precision.toFixed(3)}`).join("  ")}  (${((performance.now() - t0) / 1000).toFixed(0)} s)`,
-    );
+if (!finalsOnly) {
+  const refEmbeds = await prior(texts, "ddim", REF);
+  console.log(`reference prior done (${elapsed()})`);
+  const refLow = await decoder(refEmbeds, texts, "ddim", REF);
+  console.log(`reference decoder done (${elapsed()})`);
+  refHigh = await upsampler(refLow, "ddim", REF);
+  reference = {
+    steps: REF,
+    r_precision_prior: embeddingRPrecision(refEmbeds),
+    r_precision_decoder: await rPrecision(refLow, D),
+    r_precision_final: await rPrecision(refHigh, UP.resolution),
+  };
+  console.log(
+    `reference (DDIM ${REF}) ${((performance.now() - t0) / 1000).toFixed(0)} s`,
+    reference,
+  );
+
+  for (const sampler of ["ddim", "dpmpp_2m"] as const) {
+    for (const steps of STEPS) {
+      const embeds = await prior(texts, sampler, steps);
+      const low = await decoder(refEmbeds, texts, sampler, steps);
+      const high = await upsampler(refLow, sampler, steps);
+      const row = [
+        {
+          stage: "prior",
+          sampler,
+          steps,
+          distance: cosDistance(embeds, refEmbeds),
+          r_precision: embeddingRPrecision(embeds),
+        },
+        {
+          stage: "decoder",
+          sampler,
+          steps,
+          distance: rmse(low, refLow),
+          r_precision: await rPrecision(low, D),
+        },
+        {
+          stage: "upsampler",
+          sampler,
+          steps,
+          distance: rmse(high, refHigh),
+          r_precision: await rPrecision(high, UP.resolution),
+        },
+      ];
+      points.push(...row);
+      console.log(
+        `${sampler.padEnd(9)}${String(steps).padStart(3)} steps  ${row.map((p) => `${p.stage} d=${p.distance.toFixed(4)} R=${p.r_precision.toFixed(3)}`).join("  ")}  (${((performance.now() - t0) / 1000).toFixed(0)} s)`,
+      );
+    }
   }
 }
 
+/** "ddim:25:25:10" (one sampler) or "ddim/4:dpmpp_2m/12:ddim/4" (per stage). */
+function parseFinal(spec: string): [SamplerName, number][] {
+  const parts = spec.split(":");
+  if (parts.length === 4) return parts.slice(1).map((n) => [parts[0] as SamplerName, Number(n)]);
+  return parts.map((p) => {
+    const [sampler, steps] = p.split("/");
+    return [sampler as SamplerName, Number(steps)];
+  });
+}
 const finals = [];
 for (const spec of values.final.split(",")) {
-  const [sampler, p, d, u] = spec.split(":") as [SamplerName, string, string, string];
-  const embeds = await prior(texts, sampler, Number(p));
-  const low = await decoder(embeds, texts, sampler, Number(d));
-  const high = await upsampler(low, sampler, Number(u));
-  const evals = 2 * Number(p) + 2 * Number(d) + Number(u);
+  const [[ps, p], [ds, d], [us, u]] = parseFinal(spec);
+  const embeds = await prior(texts, ps, p);
+  const low = await decoder(embeds, texts, ds, d);
+  const high = await upsampler(low, us, u);
+  const evals = 2 * p + 2 * d + u;
   const f = {
-    sampler,
-    prior_steps: Number(p),
-    decoder_steps: Number(d),
-    upsampler_steps: Number(u),
+    setting: spec,
     network_evaluations: evals,
     r_precision_prior: embeddingRPrecision(embeds),
     r_precision_decoder: await rPrecision(low, D),
     r_precision_final: await rPrecision(high, UP.resolution),
-    rmse_to_reference: rmse(high, refHigh),
+    rmse_to_reference: refHigh ? rmse(high, refHigh) : null,
   };
   finals.push(f);
   console.log(
-    `final ${spec} (${evals} evals): R(decoder)=${f.r_precision_decoder.toFixed(3)} R(final)=${f.r_precision_final.toFixed(3)} rmse=${f.rmse_to_reference.toFixed(4)}`,
+    `final ${spec} (${evals} evals): R(prior)=${f.r_precision_prior.toFixed(3)} R(decoder)=${f.r_precision_decoder.toFixed(3)} R(final)=${f.r_precision_final.toFixed(3)} rmse=${f.rmse_to_reference?.toFixed(4) ?? "-"}`,
   );
 }
 await bundle.release();

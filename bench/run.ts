@@ -6,7 +6,7 @@
 // Options: --model <bundle dir> --requests <n> --skip-torch --torch-timeout <s>; since
 // `npm run bench` also runs bench/service.ts (which takes the `--` arguments), the same can be
 // set by env: UNCLIP_BUNDLE, UNCLIP_BENCH_REQUESTS, UNCLIP_BENCH_SKIP_TORCH=1,
-// UNCLIP_BENCH_TORCH_BATCHES (default 1,4,8). Also
+// UNCLIP_BENCH_TORCH_BATCHES (default 1,4,8), UNCLIP_BENCH_TORCH_TIMEOUT (s). Also
 // UNCLIP_PROVIDERS, UNCLIP_INTRA_OP_THREADS, UNCLIP_MAX_BATCH as for the server.
 import { spawnSync } from "node:child_process";
 import { existsSync } from "node:fs";
@@ -53,7 +53,7 @@ const { values } = parseArgs({
     requests: { type: "string", default: process.env.UNCLIP_BENCH_REQUESTS ?? "16" },
     "skip-torch": { type: "boolean", default: process.env.UNCLIP_BENCH_SKIP_TORCH === "1" },
     /** The PyTorch baseline is slow on CPU; stop it after this long (partial results kept). */
-    "torch-timeout": { type: "string", default: "900" },
+    "torch-timeout": { type: "string", default: process.env.UNCLIP_BENCH_TORCH_TIMEOUT ?? "900" },
     /** Static batch sizes of the PyTorch baseline (fewer on a loaded machine). */
     "torch-batches": { type: "string", default: process.env.UNCLIP_BENCH_TORCH_BATCHES ?? "1,4,8" },
   },
@@ -109,14 +109,27 @@ const describeSetting = (s: Setting) =>
   `prior ${s.prior_sampler} ${s.prior_steps}, decoder ${s.decoder_sampler} ${s.decoder_steps}, upsampler ${s.upsampler_sampler} ${s.upsampler_steps} = ${evaluations(s)} network evaluations`;
 const SIZE = "256x256";
 
-async function scenario(name: string, concurrency: number, params: Setting): Promise<Scenario> {
+interface Run {
+  images: number;
+  seconds: number;
+  latencies: number[];
+  stages: Map<string, { calls: number; rows: number; seconds: number }>;
+}
+
+/** `count` requests (seeds from `first`) with `concurrency` clients, and the scheduler's deltas. */
+async function run(
+  concurrency: number,
+  params: Setting,
+  first: number,
+  count: number,
+): Promise<Run> {
   const before = new Map([...runner.scheduler.stageTotals].map(([k, v]) => [k, { ...v }] as const));
   const latencies: number[] = [];
-  let next = 0;
+  let next = first;
   const started = performance.now();
   await Promise.all(
     Array.from({ length: concurrency }, async () => {
-      while (next < requests) {
+      while (next < first + count) {
         const i = next++;
         const t0 = performance.now();
         await runner.submit({
@@ -134,24 +147,56 @@ async function scenario(name: string, concurrency: number, params: Setting): Pro
       }
     }),
   );
-  const seconds = (performance.now() - started) / 1000;
-  const stageMsPerImage: Record<string, number> = {};
-  const rowsPerCall: Record<string, number> = {};
+  const stages = new Map<string, { calls: number; rows: number; seconds: number }>();
   for (const [stage, total] of runner.scheduler.stageTotals) {
     const prev = before.get(stage) ?? { calls: 0, rows: 0, seconds: 0 };
-    stageMsPerImage[stage] = ((total.seconds - prev.seconds) * 1000) / requests;
-    rowsPerCall[stage] = (total.rows - prev.rows) / Math.max(1, total.calls - prev.calls);
+    stages.set(stage, {
+      calls: total.calls - prev.calls,
+      rows: total.rows - prev.rows,
+      seconds: total.seconds - prev.seconds,
+    });
   }
-  latencies.sort((a, b) => a - b);
+  return { images: count, seconds: (performance.now() - started) / 1000, latencies, stages };
+}
+
+function summary(name: string, runs: Run[]): Scenario {
+  const images = runs.reduce((s, r) => s + r.images, 0);
+  const seconds = runs.reduce((s, r) => s + r.seconds, 0);
+  const latencies = runs.flatMap((r) => r.latencies).sort((a, b) => a - b);
+  const stageMsPerImage: Record<string, number> = {};
+  const rowsPerCall: Record<string, number> = {};
+  for (const stage of runs[0].stages.keys()) {
+    const sum = (k: "calls" | "rows" | "seconds") =>
+      runs.reduce((s, r) => s + (r.stages.get(stage)?.[k] ?? 0), 0);
+    stageMsPerImage[stage] = (sum("seconds") * 1000) / images;
+    rowsPerCall[stage] = sum("rows") / Math.max(1, sum("calls"));
+  }
   return {
     name,
-    images: requests,
+    images,
     seconds,
-    imagesPerS: requests / seconds,
+    imagesPerS: images / seconds,
     stageMsPerImage,
     rowsPerCall,
     p50LatencyMs: latencies[Math.floor(latencies.length / 2)],
   };
+}
+
+/**
+ * Both settings at one concurrency. One at a time they alternate request by request (same
+ * seeds), so a burst of load from elsewhere on the machine hits both alike; concurrent clients
+ * need a full queue of one setting, so those run one block after the other.
+ */
+async function scenarioPair(name: string, concurrency: number): Promise<[Scenario, Scenario]> {
+  const blocks = concurrency === 1 ? requests : 1;
+  const per = requests / blocks;
+  const now: Run[] = [];
+  const old: Run[] = [];
+  for (let b = 0; b < blocks; b++) {
+    now.push(await run(concurrency, defaults, b * per, per));
+    old.push(await run(concurrency, legacy, b * per, per));
+  }
+  return [summary(name, now), summary(`${name} [old]`, old)];
 }
 
 const machine = `${cpus()[0]?.model ?? "unknown CPU"} × ${cpus().length} cores visible`;
@@ -165,7 +210,6 @@ console.log(
   `bench: guidance prior ${guidance.prior_guidance_scale}, decoder ${guidance.decoder_guidance_scale}; ${SIZE}, ${requests} images per scenario, n=1 each`,
 );
 
-// Interleaved, so both settings see the same machine load.
 const results: Scenario[] = [];
 const legacyResults: Scenario[] = [];
 for (const [label, concurrency] of [
@@ -173,8 +217,9 @@ for (const [label, concurrency] of [
   ["(b) 4 concurrent, continuous batching", 4],
   ["(b) 8 concurrent, continuous batching", 8],
 ] as const) {
-  results.push(await scenario(`${label}`, concurrency, defaults));
-  legacyResults.push(await scenario(`${label} [old]`, concurrency, legacy));
+  const [now, old] = await scenarioPair(label, concurrency);
+  results.push(now);
+  legacyResults.push(old);
 }
 await runner.release();
 
