@@ -48,6 +48,14 @@ lines.push(
 
 const check = parts["provider-check"] ?? {};
 lines.push("## Providers per stage and parity with the CPU provider", "");
+if (parts["provider-check-strict"]) {
+  lines.push(
+    `**A graph fell back to the CPU under the GPU requirement:** ${parts["provider-check-strict"].error}`,
+    "",
+    "The figures below were measured with cpu allowed in UNCLIP_PROVIDERS.",
+    "",
+  );
+}
 if (check.error) lines.push(`**Failed:** ${check.error}`, "");
 else {
   lines.push(
@@ -59,7 +67,10 @@ else {
   for (const [stage, outputs] of Object.entries<Json>(check.stages ?? {})) {
     const p = check.placement?.[stage] ?? {};
     const diffs = Object.entries<Json>(outputs)
-      .map(([k, c]) => `${k}: ${c.maxAbsDiff.toExponential(1)} / ${f(c.maxAbsRef)}${c.withinTolerance ? "" : " **OUT**"}`)
+      .map(
+        ([k, c]) =>
+          `${k}: ${c.maxAbsDiff.toExponential(1)} / ${f(c.maxAbsRef)}${c.withinTolerance ? "" : " **OUT**"}`,
+      )
       .join("; ");
     lines.push(
       `| ${stage} | ${p.nodes ? JSON.stringify(p.nodes) : (p.why ?? "—")} | ${p.cpuCompute?.length ?? "—"} | ${diffs} |`,
@@ -125,7 +136,12 @@ else {
 }
 
 const mem = parts.memory ?? {};
-lines.push("## GPU memory", "", `Idle before: ${mem.idleMiB ?? "—"} MiB; runner ready: ${mem.readyMiB ?? "—"} MiB; peak during the benchmark: ${mem.peakMiB ?? "—"} MiB (nvidia-smi memory.used).`, "");
+lines.push(
+  "## GPU memory",
+  "",
+  `Idle before: ${mem.idleMiB ?? "—"} MiB; runner ready: ${mem.readyMiB ?? "—"} MiB; peak during the benchmark: ${mem.peakMiB ?? "—"} MiB (nvidia-smi memory.used).`,
+  "",
+);
 
 const webgpu = parts.webgpu ?? {};
 lines.push(

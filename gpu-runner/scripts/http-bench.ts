@@ -85,7 +85,9 @@ async function histograms(): Promise<Record<string, { sum: number; count: number
 }
 
 const quantile = (sorted: number[], q: number) =>
-  sorted.length === 0 ? Number.NaN : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
+  sorted.length === 0
+    ? Number.NaN
+    : sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))];
 
 async function level(concurrency: number, requests: number, timeoutS: number) {
   const before = await histograms();

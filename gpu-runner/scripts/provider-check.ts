@@ -10,10 +10,16 @@
 //
 //   node provider-check.mjs --bundle models/emoji-gpu --providers cuda --sheet out/sheet.png
 import { writeFile } from "node:fs/promises";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { encode } from "fast-png";
 import { loadBundle } from "../src/bundle/load.ts";
-import type { Feed, OrtStageSession, StageSession } from "../src/bundle/session.ts";
+import {
+  type Feed,
+  type OrtStageSession,
+  probePlacement,
+  type StageSession,
+} from "../src/bundle/session.ts";
 import { type ExecutionProvider, PROVIDERS, parseConfig } from "../src/config.ts";
 import { RunnerMetrics } from "../src/metrics.ts";
 import { gaussianNoise } from "../src/noise.ts";
@@ -93,7 +99,11 @@ function compare(ref: Float32Array, test: Float32Array): Compared {
     maxAbsDiff = Math.max(maxAbsDiff, Math.abs(test[i] - ref[i]));
     maxAbsRef = Math.max(maxAbsRef, Math.abs(ref[i]));
   }
-  return { maxAbsDiff, maxAbsRef, withinTolerance: finite && maxAbsDiff <= ATOL + RTOL * maxAbsRef };
+  return {
+    maxAbsDiff,
+    maxAbsRef,
+    withinTolerance: finite && maxAbsDiff <= ATOL + RTOL * maxAbsRef,
+  };
 }
 
 const stageNames = (b: Awaited<ReturnType<typeof loadBundle>>) => {
@@ -117,6 +127,13 @@ try {
   console.log(JSON.stringify({ providers: testProviders, error: (error as Error).message }));
   process.exit(1);
 }
+const graphPath = (stage: string) => {
+  const { stages } = test.manifest;
+  const file = stage.startsWith("upsampler_")
+    ? stages.upsamplers[Number(stage.slice("upsampler_".length))].file
+    : stages[stage as "text_encoder" | "image_encoder" | "prior" | "decoder"].file;
+  return join(bundleDir, file);
+};
 const ids = PROMPTS.map((p) => BigInt64Array.from(ref.tokenizer.inputIds(p), BigInt));
 
 const placement: Record<string, unknown> = {};
@@ -124,10 +141,15 @@ const stages: Record<string, Record<string, Compared>> = {};
 let ok = true;
 const refStages = stageNames(ref);
 for (const [i, [name, testSession]] of stageNames(test).entries()) {
-  placement[name] = (testSession as OrtStageSession).placement ?? {
-    checked: false,
-    why: "provider list names cpu: placement not required",
-  };
+  // Under a GPU requirement the load already probed (and would have refused a fallback);
+  // otherwise probe here, so the readout exists for every provider list.
+  placement[name] =
+    (testSession as OrtStageSession).placement ??
+    (await probePlacement(
+      graphPath(name),
+      testSession.inputs,
+      test.providers as ExecutionProvider[],
+    ));
   for (const rows of [2, 16]) {
     const feeds = seededFeeds(testSession, rows, 7, ids);
     const [a, b] = await Promise.all([refStages[i][1].run(feeds), testSession.run(feeds)]);

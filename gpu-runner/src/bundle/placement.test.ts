@@ -82,7 +82,9 @@ describe.skipIf(!hasTinyBundle)("placement of the real tiny graphs", () => {
       intraOpThreads: 1,
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RunnerError);
-    expect((error as RunnerError).message).toMatch(/text_encoder\.onnx: onnxruntime could not load/);
+    expect((error as RunnerError).message).toMatch(
+      /text_encoder\.onnx: onnxruntime could not load/,
+    );
     // With cpu in the list the runner keeps serving on what loads.
     const lenient = await loadBundle(TINY_BUNDLE_DIR, {
       providers: ["cuda", "cpu"],
