@@ -23,7 +23,7 @@ OUT=${OUT:-$REPO/.gpu-check-out}
 PROVIDERS=${GPU_CHECK_PROVIDERS:-cuda}
 CONFIG=${GPU_CHECK_CONFIG:-emoji:gpu}
 LEVELS=${GPU_CHECK_LEVELS:-1,8,32,64}
-SWEEP=${GPU_CHECK_SWEEP:-64}             # extra UNCLIP_MAX_BATCH values (top two levels); "" = none
+SWEEP=${GPU_CHECK_SWEEP:-64,128}         # extra UNCLIP_MAX_BATCH values (top two levels); "" = none
 TORCH_DEVICE=${GPU_CHECK_TORCH_DEVICE:-cuda}
 PYTHON=${GPU_CHECK_PYTHON:-python3}
 WEBGPU=${GPU_CHECK_WEBGPU:-1}
