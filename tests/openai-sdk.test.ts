@@ -58,7 +58,7 @@ describe("the official openai SDK against the local stack", () => {
         image: await toFile(Buffer.from("GIF89a"), "x.gif", { type: "image/gif" }),
       })
       .catch((e) => e);
-    expect(notPng).toBeInstanceOf(OpenAI.APIError);
-    expect([400, 415]).toContain(notPng.status);
+    expect(notPng).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(notPng.code).toBe("invalid_image_format");
   });
 });

@@ -62,8 +62,10 @@ describe("the official openai SDK", () => {
     const unsupported = await client()
       .images.createVariation({ image: notPng })
       .catch((e: unknown) => e);
-    expect(unsupported).toBeInstanceOf(OpenAI.APIError);
-    expect((unsupported as InstanceType<typeof OpenAI.APIError>).status).toBe(415);
+    expect(unsupported).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((unsupported as InstanceType<typeof OpenAI.BadRequestError>).code).toBe(
+      "invalid_image_format",
+    );
 
     const unauthenticated = await client("sk-wrong")
       .images.generate({ prompt: "a red circle" })

@@ -12,12 +12,14 @@ import { z } from "zod";
 import type { AppEnv } from "../types.ts";
 
 const errorDescriptions: Array<[number, string]> = [
-  [400, "Invalid request; `error.param` names the field"],
+  [
+    400,
+    "Invalid request (also a wrong content type or an image that is not a PNG); `error.param` names the field",
+  ],
   [401, "Missing or unknown API key"],
   [404, "Unknown route, image or job"],
   [405, "Method not allowed on this route"],
   [413, "Body or image too large"],
-  [415, "Wrong content type, or an image that is not a PNG"],
   [429, "Rate limit exceeded; see retry-after"],
   [502, "The pool sent an unusable answer"],
   [503, "The pool is unavailable or timed out; see retry-after"],
