@@ -33,7 +33,9 @@ describe("the official openai SDK", () => {
       ...({ seed } as object),
     });
     expect(urls.data).toHaveLength(2);
-    expect(urls.data?.[0].url).toMatch(/^https:\/\/edge\.test\/v1\/images\/[0-9a-f]{64}\/0\.png$/);
+    expect(urls.data?.[0].url).toMatch(
+      /^https:\/\/edge\.test\/v1\/images\/[0-9a-f]{64}\/0\.png\?expires=\d+&signature=[0-9a-f]{64}$/,
+    );
     const inline = await client().images.generate({
       prompt: "a red circle",
       response_format: "b64_json",
