@@ -3,7 +3,9 @@
 // files) sees the same keys as the Miniflare one.
 import { spawnSync } from "node:child_process";
 import { resolve } from "node:path";
+import { sha256Hex } from "@unclip/shared";
 import { describe, expect, inject, it } from "vitest";
+import { keysMatching, newApiKey } from "../scripts/keys/keys.ts";
 import { openLocalKeyStore } from "../scripts/keys/localKv.ts";
 import { wranglerKeyStore } from "../scripts/keys/wranglerKv.ts";
 import { REPO_ROOT } from "../scripts/stack.ts";
@@ -70,5 +72,32 @@ describe("npm run keys", () => {
       await viaMiniflare.close();
     }
     expect(await viaWrangler.list()).toEqual([]);
+  });
+
+  it("finds the key a revoke names: its name, a key prefix, a hash prefix (≥ 8) or the whole key", async () => {
+    const alice = newApiKey();
+    const bob = newApiKey();
+    expect(alice).not.toBe(bob);
+    const stored = await Promise.all(
+      [
+        ["alice", alice],
+        ["bob", bob],
+      ].map(async ([name, key]) => ({
+        hash: await sha256Hex(key),
+        record: { name, prefix: key.slice(0, 9) },
+      })),
+    );
+    const names = async (target: string) =>
+      (await keysMatching(stored, target)).map((key) => key.record?.name);
+    expect(await names("alice")).toEqual(["alice"]);
+    expect(await names(alice)).toEqual(["alice"]);
+    expect(await names(alice.slice(0, 7))).toEqual(
+      alice.slice(0, 7) === bob.slice(0, 7) ? ["alice", "bob"] : ["alice"],
+    );
+    expect(await names(alice.slice(0, 20))).toEqual(["alice"]);
+    expect(await names(stored[1].hash.slice(0, 8))).toEqual(["bob"]);
+    expect(await names(stored[1].hash.slice(0, 7))).toEqual([]); // too short to be a hash prefix
+    expect(await names("sk-")).toEqual([]);
+    expect(await names("carol")).toEqual([]);
   });
 });

@@ -3,9 +3,10 @@
 // environment (`--env production`, through `wrangler kv --remote`). A new key is printed once,
 // alone on stdout; only its sha256 is stored.
 import { parseArgs } from "node:util";
-import { base64FromBytes, sha256Hex } from "@unclip/shared";
+import { sha256Hex } from "@unclip/shared";
+import { describeKey, keysMatching, newApiKey } from "./keys.ts";
 import { openLocalKeyStore } from "./localKv.ts";
-import type { KeyStore, StoredKey } from "./store.ts";
+import type { KeyStore } from "./store.ts";
 import { wranglerKeyStore } from "./wranglerKv.ts";
 
 const USAGE = `usage: npm run keys -- <command> [--state DIR | --env NAME]
@@ -16,42 +17,12 @@ const USAGE = `usage: npm run keys -- <command> [--state DIR | --env NAME]
 
 class UsageError extends Error {}
 
-/** A key as OpenAI's look: "sk-" and 43 base64url characters (256 random bits). */
-export function newApiKey(): string {
-  const bytes = crypto.getRandomValues(new Uint8Array(32));
-  return `sk-${base64FromBytes(bytes).replaceAll("+", "-").replaceAll("/", "_").replace(/=+$/, "")}`;
-}
-
 function positiveNumber(flag: string, value: string | undefined): number | undefined {
   if (value === undefined) return undefined;
   const n = Number(value);
   if (!Number.isFinite(n) || n <= 0)
     throw new UsageError(`${flag} must be a positive number (got '${value}')`);
   return n;
-}
-
-/** The keys `target` names: a name, the start of a key or of its hash, or a whole key. */
-export async function keysMatching(keys: StoredKey[], target: string): Promise<StoredKey[]> {
-  const byName = keys.filter((key) => key.record?.name === target);
-  if (byName.length > 0) return byName;
-  const wholeKeyHash = target.startsWith("sk-") ? await sha256Hex(target) : undefined;
-  return keys.filter(
-    (key) =>
-      key.hash === wholeKeyHash ||
-      (/^[0-9a-f]{8,64}$/.test(target) && key.hash.startsWith(target)) ||
-      (target.length >= 7 &&
-        key.record?.prefix !== undefined &&
-        key.record.prefix.startsWith(target)),
-  );
-}
-
-function describe({ hash, record }: StoredKey): string {
-  if (!record) return `(unreadable record)  sha256 ${hash.slice(0, 12)}`;
-  const limits = [
-    record.rate_per_minute !== undefined ? `${record.rate_per_minute}/min` : "default rate",
-    record.burst !== undefined ? `burst ${record.burst}` : "default burst",
-  ].join(", ");
-  return `${record.name}  ${record.prefix ?? "sk-?"}…  sha256 ${hash.slice(0, 12)}  ${limits}  ${record.created ?? ""}`.trim();
 }
 
 async function run(
@@ -89,7 +60,7 @@ async function run(
     if (args.length > 0) throw new UsageError("list takes no arguments");
     const keys = await store.list();
     if (keys.length === 0) console.error(`No keys in ${store.description}.`);
-    for (const key of keys) console.log(describe(key));
+    for (const key of keys) console.log(describeKey(key));
     return;
   }
   if (command === "revoke") {
@@ -100,11 +71,11 @@ async function run(
       throw new UsageError(`no key in ${store.description} matches '${target}'`);
     if (matches.length > 1) {
       throw new UsageError(
-        `'${target}' matches ${matches.length} keys; give more of the hash:\n${matches.map(describe).join("\n")}`,
+        `'${target}' matches ${matches.length} keys; give more of the hash:\n${matches.map(describeKey).join("\n")}`,
       );
     }
     await store.delete(matches[0].hash);
-    console.error(`Revoked ${describe(matches[0])} in ${store.description}.`);
+    console.error(`Revoked ${describeKey(matches[0])} in ${store.description}.`);
     return;
   }
   throw new UsageError(`unknown command '${command}'`);
