@@ -6,7 +6,7 @@ import { resolve } from "node:path";
 import { sha256Hex } from "@unclip/shared";
 import { describe, expect, inject, it } from "vitest";
 import { keysMatching, newApiKey } from "../scripts/keys/keys.ts";
-import { openLocalKeyStore } from "../scripts/keys/localKv.ts";
+import { LOCAL_API_KEYS_NAMESPACE_ID, openLocalKeyStore } from "../scripts/keys/localKv.ts";
 import { wranglerKeyStore } from "../scripts/keys/wranglerKv.ts";
 import { REPO_ROOT } from "../scripts/stack.ts";
 import { authHeaders } from "./support.ts";
@@ -26,6 +26,15 @@ function keys(...args: string[]) {
 const models = (key: string) => fetch(`${edgeUrl}/v1/models`, { headers: authHeaders(key) });
 
 describe("npm run keys", () => {
+  it("opens the API_KEYS namespace wrangler.toml declares for the local environment", async () => {
+    const { unstable_readConfig } = await import("wrangler");
+    const config = unstable_readConfig({ config: resolve(REPO_ROOT, "wrangler.toml") });
+    const apiKeys = config.kv_namespaces.find(
+      (kv: { binding: string }) => kv.binding === "API_KEYS",
+    );
+    expect(apiKeys?.id).toBe(LOCAL_API_KEYS_NAMESPACE_ID);
+  });
+
   it("creates a key that works against the running stack, lists it, and revokes it", async () => {
     const name = `e2e-${Date.now().toString(36)}`;
     const created = keys("create", name, "--rate-per-minute", "30", "--burst", "40");

@@ -1,11 +1,10 @@
 // The API_KEYS namespace of the local state that `npm start` persists under `<state>/wrangler/v3`
 // (the layout of `wrangler dev --persist-to <state>/wrangler`), opened with Miniflare directly:
 // no Worker is built, only the KV namespace that wrangler.toml's top level declares.
-// The one place that knows where local keys live (scripts/stack.ts starts the stack on it).
+// The one place that knows where local keys live.
 import { resolve } from "node:path";
 import type { ApiKeyRecord } from "@unclip/shared";
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
-import { unstable_readConfig } from "wrangler";
 import { REPO_ROOT } from "../stack.ts";
 import { type KeyStore, recordOf, type StoredKey } from "./store.ts";
 
@@ -23,13 +22,12 @@ interface LocalKv {
   }>;
 }
 
-/** The local namespace id of API_KEYS in wrangler.toml (its top-level environment). */
-export function localApiKeysNamespaceId(): string {
-  const config = unstable_readConfig({ config: resolve(REPO_ROOT, "wrangler.toml") });
-  const namespace = config.kv_namespaces.find((kv: { binding: string }) => kv.binding === BINDING);
-  if (!namespace?.id) throw new Error(`wrangler.toml declares no ${BINDING} KV namespace`);
-  return namespace.id;
-}
+/**
+ * wrangler.toml's local (top-level) id of API_KEYS. A constant, not read with wrangler's config
+ * reader: importing wrangler takes seconds, every `npm run keys` would pay them, and
+ * tests/keys.test.ts checks this against wrangler.toml with that reader.
+ */
+export const LOCAL_API_KEYS_NAMESPACE_ID = "local-api-keys";
 
 export async function openLocalKeyStore(stateDir: string): Promise<KeyStore> {
   const state = resolve(REPO_ROOT, stateDir);
@@ -45,7 +43,7 @@ export async function openLocalKeyStore(stateDir: string): Promise<KeyStore> {
           name: "unclip-keys",
           modules: true,
           script: "export default { fetch: () => new Response(null, { status: 404 }) };",
-          kvNamespaces: { [BINDING]: localApiKeysNamespaceId() },
+          kvNamespaces: { [BINDING]: LOCAL_API_KEYS_NAMESPACE_ID },
         },
       ],
     }),
