@@ -2,7 +2,7 @@
 // before the Worker does, and a message whose framing lies or is invalid (a negative or doubled
 // Content-Length, a bad chunk) is refused with a 400 OpenAI error, as Cloudflare refuses it
 // before any Worker runs. workerd's own HTTP server answers some of these with a plain-text
-// 500. Well-formed requests stream through to the Worker and back unchanged.
+// 500. Well-formed requests reach the Worker whole (see readBody); its answers stream back.
 import {
   createServer,
   request as httpRequest,
@@ -94,9 +94,9 @@ export const MAX_FRONT_BODY_BYTES = 32 * 1024 * 1024;
 /**
  * Reads the whole body before the Worker sees the request. workerd closes a connection when
  * the Worker answers without reading the body (a 401 or 404), and body bytes still arriving
- * then make the kernel reset the connection, destroying the answer before it is read; a body
- * that is complete in one write is taken whole. It also means a client that leaves mid-body
- * never reaches the Worker, as behind Cloudflare's front end.
+ * then made the kernel reset the connection, destroying the answer before it was read (2 % of
+ * the fuzz requests straight to workerd); sent whole, right behind its head, none was lost in
+ * the fuzz or with 3 MB bodies. A client that leaves mid-body never reaches the Worker.
  */
 function readBody(req: IncomingMessage): Promise<Buffer | "too large" | "incomplete"> {
   return new Promise((resolveBody) => {
