@@ -80,6 +80,8 @@ def main():
         net.to(device)
     tok = WordTokenizer.load(tok_path, cfg.clip.context_length)
     pipe = Pipeline(nets["clip"], nets["prior"], nets["decoder"], nets["upsampler"], tok, cfg)
+    # The runner's default: the manifest's sampler (absent: DDIM); the Pipeline takes one for all.
+    pipe.sampler = stages["decoder"].get("sampler", "ddim")
     prompts = ["a smiling face with heart eyes", "a red apple", "a woman mage", "a yellow star"]
     sync = torch.cuda.synchronize if device.type == "cuda" else (lambda: None)
     up_steps = stages["upsamplers"][0]["default_steps"] if stages["upsamplers"] else 0
@@ -123,6 +125,7 @@ def main():
         "torch": torch.__version__,
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "threads": torch.get_num_threads(),
+        "sampler": pipe.sampler,
         "weights_loaded_from_onnx": {k: {"loaded": a, "tensors": n} for k, (a, n) in weights.items()},
         "steps": {"prior": stages["prior"]["default_steps"], "decoder": stages["decoder"]["default_steps"],
                   "upsampler": up_steps},
