@@ -65,8 +65,15 @@ if [ -d "$SITE/nvidia" ]; then
   CUDA_DIRS=$(find "$SITE/nvidia" -name '*.so*' -printf '%h\n' | sort -u | paste -sd:)
   export LD_LIBRARY_PATH=$CUDA_DIRS${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
 fi
-for lib in libcublasLt.so.13 libcublas.so.13 libcudart.so.13 libcurand.so.10 libcudnn.so.9; do
+# The driver's libcuda.so.1: normally on the loader's path; else where NVIDIA's container setup puts it.
+if ! ldconfig -p 2>/dev/null | grep -q 'libcuda\.so\.1 '; then
+  for d in /usr/local/nvidia/lib64 /usr/local/nvidia/lib /usr/lib/x86_64-linux-gnu /usr/local/cuda/compat; do
+    [ -e "$d/libcuda.so.1" ] && export LD_LIBRARY_PATH=${LD_LIBRARY_PATH:+$LD_LIBRARY_PATH:}$d && break
+  done
+fi
+for lib in libcuda.so.1 libcublasLt.so.13 libcublas.so.13 libcudart.so.13 libcurand.so.10 libcudnn.so.9; do
   found=$(IFS=:; for d in ${LD_LIBRARY_PATH:-}; do [ -e "$d/$lib" ] && echo "$d/$lib" && break; done)
+  found=${found:-$(ldconfig -p 2>/dev/null | grep -m1 "$lib " | sed 's/.*=> //')}
   echo "  $lib: ${found:-NOT FOUND}"
 done
 smi() { command -v nvidia-smi >/dev/null && nvidia-smi "$@"; }
@@ -180,7 +187,7 @@ if [ "$WEBGPU" = 1 ] && ! over_budget; then
   step "WebGPU provider"
   deb=$(ls "$REPO"/.gpu-pack/tools/libvulkan1_*.deb 2>/dev/null | head -1)
   if ! ldconfig -p | grep -q libvulkan.so.1 && [ -n "$deb" ]; then
-    dpkg -x "$deb" "$WORK/gl" && export LD_LIBRARY_PATH=$WORK/gl/usr/lib/x86_64-linux-gnu:$LD_LIBRARY_PATH
+    dpkg -x "$deb" "$WORK/gl" && export LD_LIBRARY_PATH=$WORK/gl/usr/lib/x86_64-linux-gnu${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}
   fi
   icd=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
   [ -f "$icd" ] && export VK_DRIVER_FILES=$icd
