@@ -75,8 +75,8 @@ const textParams = {
 const deliveryParams = {
   response_format: responseFormatSchema.default("url"),
   user: z.string().max(256, "must be at most 256 characters").optional(),
-  // The SDK sends `model`; we serve one bundle and accept any name for it.
-  model: z.string().max(256).nullable().optional(),
+  // The served bundle's id or "dall-e-2"; the edge answers any other name 404 model_not_found.
+  model: z.string({ error: "must be a string" }).max(256).nullable().optional(),
 };
 
 /** POST /v1/images/generations (JSON). */
@@ -171,3 +171,21 @@ export function sizesFor(nativeResolution: number): string[] {
 export function sideOf(size: string): number {
   return Number.parseInt(size.split("x")[0], 10);
 }
+
+/** GET /v1/models/{id}: OpenAI's model object. */
+export const modelSchema = z.object({
+  id: z.string(),
+  object: z.literal("model"),
+  /** Unix seconds. */
+  created: z.number().int(),
+  owned_by: z.string(),
+});
+
+/** GET /v1/models. */
+export const modelListSchema = z.object({
+  object: z.literal("list"),
+  data: z.array(modelSchema),
+});
+
+export type Model = z.infer<typeof modelSchema>;
+export type ModelList = z.infer<typeof modelListSchema>;
