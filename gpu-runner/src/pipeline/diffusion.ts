@@ -42,6 +42,11 @@ export interface DiffusionSampleInit {
   onStep?(step: number, total: number): void;
   /** Replaces the seeded step noise (golden tests replay the Python sampler's noise). */
   stepNoise?(step: number): Float32Array;
+  /**
+   * Rewrites x_T and each step's result, given that sample's ᾱ (1 after the last step):
+   * masked sampling puts an edit's kept pixels back at that noise level (pipeline/inpaint.ts).
+   */
+  constrain?(x: Float32Array, alphaBar: number, step: number): Float32Array;
 }
 
 export class DiffusionSample implements WorkItem {
@@ -54,8 +59,10 @@ export class DiffusionSample implements WorkItem {
   constructor(private readonly init: DiffusionSampleInit) {
     this.stage = init.process.stage;
     this.job = init.job;
-    this.x = init.x;
     this.timesteps = respacedTimesteps(init.process.alphasCumprod.length, init.steps);
+    this.x = init.constrain
+      ? init.constrain(init.x, init.process.alphasCumprod[this.timesteps[0]], 0)
+      : init.x;
     if (this.guided && !init.unconditional) {
       throw new Error(`${this.stage}: guidance ${init.guidance} needs unconditional inputs`);
     }
@@ -109,6 +116,7 @@ export class DiffusionSample implements WorkItem {
             this.x.length,
           );
     this.x = ddimStep(this.x, pred, step, noise);
+    if (this.init.constrain) this.x = this.init.constrain(this.x, step.alphaBarNext, i + 1);
     this.stepIndex += 1;
     this.init.onStep?.(this.stepIndex, this.timesteps.length);
     return this.stepIndex === this.timesteps.length;
