@@ -4,6 +4,7 @@ import { Hono } from "hono";
 import { servedBundle } from "./bundle/index.ts";
 import { ApiError, errorResponse } from "./errors.ts";
 import { playgroundPage } from "./playground/page.ts";
+import { edits } from "./routes/edits.ts";
 import { generations } from "./routes/generations.ts";
 import { health } from "./routes/health.ts";
 import { images } from "./routes/images.ts";
@@ -18,7 +19,7 @@ const routeMethods: Array<[RegExp, string[]]> = [
   [/^\/$/, ["GET", "HEAD"]],
   [/^\/openapi\.json$/, ["GET", "HEAD"]],
   [/^\/(healthz|readyz)$/, ["GET", "HEAD"]],
-  [/^\/v1\/images\/(generations|variations|interpolations)$/, ["POST"]],
+  [/^\/v1\/images\/(generations|variations|edits|interpolations)$/, ["POST"]],
   [/^\/v1\/images\/[0-9a-f]{64}\/[0-9]+\.png$/, ["GET", "HEAD"]],
   [/^\/v1\/jobs\/[^/]+(\/events)?$/, ["GET", "HEAD"]],
 ];
@@ -29,6 +30,7 @@ export const app = new Hono<AppEnv>()
   .route("/", health)
   .route("/", generations)
   .route("/", variations)
+  .route("/", edits)
   .route("/", interpolations)
   .route("/", images)
   .route("/", jobs);
