@@ -32,7 +32,9 @@ const pngBlob = (bytes: Uint8Array) => new Blob([bytes], { type: "image/png" });
 
 async function expectError(res: Response, status: number, param: string | null) {
   expect(res.status).toBe(status);
-  const body = (await res.json()) as { error: { param: string | null; message: string } };
+  const body = (await res.json()) as {
+    error: { param: string | null; message: string; code: string | null };
+  };
   expect(body.error.param).toBe(param);
   expect(pool.calls).toHaveLength(0);
   return body.error;
@@ -65,11 +67,12 @@ describe("POST /v1/images/variations", () => {
     expect(pool.calls).toHaveLength(2);
   });
 
-  it("refuses a file that is not a PNG with 415 naming image", async () => {
+  it("refuses a file that is not a PNG with 400 naming image", async () => {
     const jpeg = new Blob([new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0, 0x10])], {
       type: "image/png",
     });
-    await expectError(await variation({ image: jpeg }), 415, "image");
+    const error = await expectError(await variation({ image: jpeg }), 400, "image");
+    expect(error.code).toBe("invalid_image_format");
   });
 
   it("refuses a non-square PNG, read from its header", async () => {

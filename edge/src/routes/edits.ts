@@ -36,11 +36,10 @@ export const edits = new Hono<AppEnv>().post(
   rateLimit,
   body("multipart/form-data", MAX_EDIT_BODY_BYTES),
   async (c) => {
-    const upload = await readVariationForm(
-      c.get("bodyBytes"),
-      c.req.header("content-type") ?? "",
-      ["image", "mask"],
-    );
+    const upload = await readVariationForm(c.get("bodyBytes"), c.req.header("content-type") ?? "", [
+      "image",
+      "mask",
+    ]);
     const parsed = editFieldsSchema.safeParse(upload.fields);
     if (!parsed.success) throw ApiError.fromZod(parsed.error);
     enforceContentPolicy(parsed.data.prompt, "prompt", configOf(c.env).BLOCKED_TERMS, servedBundle);

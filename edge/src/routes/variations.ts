@@ -56,12 +56,7 @@ export async function readVariationForm(
   for (const [name, value] of form.entries()) {
     if (fileFields.includes(name)) {
       if (typeof value === "string") {
-        throw new ApiError(
-          400,
-          `Invalid '${name}': must be a file upload.`,
-          name,
-          "invalid_value",
-        );
+        throw new ApiError(400, `Invalid '${name}': must be a file upload.`, name, "invalid_value");
       }
       files[name] = new Uint8Array(await value.arrayBuffer());
     } else if (typeof value === "string") {

@@ -23,7 +23,12 @@ function rgbaPng(side: number, hole?: { lo: number; hi: number }): Uint8Array {
 }
 
 const opaqueRgbPng = (side: number) =>
-  encode({ width: side, height: side, data: new Uint8Array(side * side * 3).fill(128), channels: 3 });
+  encode({
+    width: side,
+    height: side,
+    data: new Uint8Array(side * side * 3).fill(128),
+    channels: 3,
+  });
 
 describe("editInputFrom", () => {
   it("redraws exactly the fully transparent pixels of the image's own alpha", () => {

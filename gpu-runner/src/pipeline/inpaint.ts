@@ -114,7 +114,11 @@ export function maskedSampling(
  * input's own size that is exact; at another size a pixel is kept only if all the input pixels
  * it covers were kept, so the redrawn area never shrinks.
  */
-export function compositeKept(generated: Float32Array, input: EditInput, side: number): Float32Array {
+export function compositeKept(
+  generated: Float32Array,
+  input: EditInput,
+  side: number,
+): Float32Array {
   const known = knownRegionAt(input, side);
   const plane = side * side;
   const out = Float32Array.from(generated);
