@@ -25,7 +25,15 @@ const routeMethods: Array<[RegExp, string[]]> = [
 ];
 
 export const app = new Hono<AppEnv>()
-  .get("/", (c) => c.html(playgroundPage({ sizes: servedBundle.sizes, bundleId: servedBundle.id })))
+  .get("/", (c) =>
+    c.html(
+      playgroundPage({
+        sizes: servedBundle.sizes,
+        bundleId: servedBundle.id,
+        examplePrompts: servedBundle.manifest.example_prompts,
+      }),
+    ),
+  )
   .get("/openapi.json", (c) => c.json(openApiDocument(new URL(c.req.url).origin)))
   .route("/", health)
   .route("/", generations)
