@@ -3,6 +3,7 @@
 import { Hono } from "hono";
 import { servedBundle } from "./bundle/index.ts";
 import { ApiError, errorResponse } from "./errors.ts";
+import { cors } from "./middleware/cors/index.ts";
 import { playgroundPage } from "./playground/page.ts";
 import { edits } from "./routes/edits.ts";
 import { generations } from "./routes/generations.ts";
@@ -10,6 +11,7 @@ import { health } from "./routes/health.ts";
 import { images } from "./routes/images.ts";
 import { interpolations } from "./routes/interpolations.ts";
 import { jobs } from "./routes/jobs.ts";
+import { models } from "./routes/models.ts";
 import { openApiDocument } from "./routes/openapi.ts";
 import { variations } from "./routes/variations.ts";
 import type { AppEnv } from "./types.ts";
@@ -22,9 +24,11 @@ const routeMethods: Array<[RegExp, string[]]> = [
   [/^\/v1\/images\/(generations|variations|edits|interpolations)$/, ["POST"]],
   [/^\/v1\/images\/[0-9a-f]{64}\/[0-9]+\.png$/, ["GET", "HEAD"]],
   [/^\/v1\/jobs\/[^/]+(\/events)?$/, ["GET", "HEAD"]],
+  [/^\/v1\/models(\/.+)?$/, ["GET", "HEAD"]],
 ];
 
 export const app = new Hono<AppEnv>()
+  .use(cors)
   .get("/", (c) =>
     c.html(
       playgroundPage({
@@ -41,7 +45,8 @@ export const app = new Hono<AppEnv>()
   .route("/", edits)
   .route("/", interpolations)
   .route("/", images)
-  .route("/", jobs);
+  .route("/", jobs)
+  .route("/", models);
 
 app.notFound((c) => {
   const path = new URL(c.req.url).pathname;

@@ -98,10 +98,10 @@ describe("POST /v1/images/variations", () => {
     await expectError(await variation({ image: pngBlob(truncated) }), 400, "image");
   });
 
-  it("refuses an image over 4 MB with 413 naming image", async () => {
+  it("refuses an image over 4 MB with 400 naming image, as OpenAI does", async () => {
     const big = new Uint8Array(MAX_VARIATION_IMAGE_BYTES + 1);
     big.set(pngHeaderOnly(32, 32));
-    await expectError(await variation({ image: pngBlob(big) }), 413, "image");
+    await expectError(await variation({ image: pngBlob(big) }), 400, "image");
   });
 
   it("refuses a missing image, an image sent as text, and bad fields, naming them", async () => {
@@ -119,7 +119,7 @@ describe("POST /v1/images/variations", () => {
     await expectError(await variation({ image: png, prompt: "x" }), 400, "prompt");
   });
 
-  it("refuses a body that is not valid multipart, and JSON, with 400 and 415", async () => {
+  it("refuses a body that is not valid multipart, and JSON, with 400", async () => {
     const broken = await SELF.fetch(`${ORIGIN}/v1/images/variations`, {
       method: "POST",
       headers: {
@@ -134,6 +134,6 @@ describe("POST /v1/images/variations", () => {
       headers: { authorization: "Bearer sk-local-dev", "content-type": "application/json" },
       body: "{}",
     });
-    await expectError(json, 415, null);
+    expect((await expectError(json, 400, null)).code).toBe("unsupported_content_type");
   });
 });

@@ -8,6 +8,7 @@ import {
 } from "@unclip/shared";
 import { Hono } from "hono";
 import { servedBundle } from "../bundle/index.ts";
+import { requireServedModel } from "../bundle/models.ts";
 import { variationJob } from "../cache/render.ts";
 import { ApiError } from "../errors.ts";
 import { readPngHeader } from "../images/png.ts";
@@ -75,8 +76,9 @@ export async function readVariationForm(
     );
   for (const [name, file] of Object.entries(files)) {
     if (file.byteLength > MAX_VARIATION_IMAGE_BYTES) {
+      // 400 as OpenAI answers an image over 4 MB; only a body over the whole limit gets 413.
       throw new ApiError(
-        413,
+        400,
         `Invalid '${name}': ${file.byteLength} bytes is over the ${MAX_VARIATION_IMAGE_BYTES}-byte limit.`,
         name,
         "image_too_large",
@@ -95,6 +97,7 @@ export const variations = new Hono<AppEnv>().post(
     const upload = await readVariationForm(c.get("bodyBytes"), c.req.header("content-type") ?? "");
     const parsed = variationFieldsSchema.safeParse(upload.fields);
     if (!parsed.success) throw ApiError.fromZod(parsed.error);
+    requireServedModel(parsed.data.model);
     readPngHeader(upload.image);
     const job = await variationJob(
       parsed.data,
