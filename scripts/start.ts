@@ -1,5 +1,5 @@
 // `npm start`: the whole service on this machine — gpu-runner(s) on the CPU with the default
-// bundle and the Worker under `wrangler dev` — until Ctrl-C.
+// bundle and the edge (the built Worker in Miniflare, scripts/edge) — until Ctrl-C.
 import { parseArgs } from "node:util";
 import { DEFAULT_BUNDLE, LOCAL_API_KEY, startStack } from "./stack.ts";
 

@@ -1,4 +1,4 @@
-// Issue 5's end-to-end checks: the Worker in Miniflare (wrangler dev) with a real gpu-runner
+// Issue 5's end-to-end checks: the built Worker in Miniflare (scripts/edge) with a real gpu-runner
 // process on the tiny bundle. The runner's own metrics tell whether the pool was reached.
 import { describe, expect, inject, it } from "vitest";
 import { authHeaders, isPng, metricValue, pngHeader, postJson, uniqueSeed } from "./support.ts";
