@@ -116,6 +116,8 @@ describe("POST /v1/images/edits", () => {
     );
     await expectError(await edit({ image: png, prompt: "x", mask: "not a file" }), 400, "mask");
     await expectError(await edit({ image: png, prompt: "x", n: "0" }), 400, "n");
+    expect((await edit({ image: png, prompt: "x", model: "dall-e-3" })).status).toBe(404);
+    expect(pool.calls).toHaveLength(0);
   });
 
   it("refuses a mask that is not a PNG with 400 naming mask", async () => {

@@ -10,6 +10,7 @@ import {
 } from "@unclip/shared";
 import { Hono } from "hono";
 import { servedBundle } from "../bundle/index.ts";
+import { requireServedModel } from "../bundle/models.ts";
 import { editJob, type UploadedPng } from "../cache/render.ts";
 import { configOf } from "../config.ts";
 import { enforceContentPolicy } from "../contentPolicy.ts";
@@ -42,6 +43,7 @@ export const edits = new Hono<AppEnv>().post(
     ]);
     const parsed = editFieldsSchema.safeParse(upload.fields);
     if (!parsed.success) throw ApiError.fromZod(parsed.error);
+    requireServedModel(parsed.data.model);
     enforceContentPolicy(parsed.data.prompt, "prompt", configOf(c.env).BLOCKED_TERMS, servedBundle);
     const image = readPngHeader(upload.image, "image");
     const maskBytes = upload.files.mask;
