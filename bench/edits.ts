@@ -8,14 +8,15 @@
 //    shows as a larger step than the image's own);
 //  - prompt following: the bundle's CLIP cosine of the edit with B minus that of the input
 //    with B (> 0: moved towards B), the share of pairs where it moved, and R@1 of B among all
-//    example prompts for the edit vs. for the input (does CLIP now pick B as the caption?).
+//    example prompts for the edit vs. for the input (does CLIP now pick B as the caption?),
+//    for the whole image and for the redrawn square alone (cropped, resized to CLIP's input).
 // Usage: tsx bench/edits.ts [--model models/emoji-gpu] [--seeds 2] [--size 64x64]
 import { parseArgs } from "node:util";
 import { base64FromBytes, bytesFromBase64 } from "@unclip/shared";
 import { decode, encode } from "fast-png";
 import { startInProcessRunner } from "../gpu-runner/src/inProcess.ts";
 import { l2Normalize } from "../gpu-runner/src/pipeline/embeddings.ts";
-import { decodePngToTensor } from "../gpu-runner/src/png.ts";
+import { decodePngToTensor, resizeSquare } from "../gpu-runner/src/png.ts";
 
 const { values } = parseArgs({
   options: {
@@ -76,11 +77,25 @@ async function clipText(prompt: string): Promise<Float32Array> {
   return l2Normalize(out.text_embed);
 }
 
-async function clipImage(png: Uint8Array): Promise<Float32Array> {
+/** The bundle's CLIP image embedding of the whole PNG, or of its redrawn square only. */
+async function clipImage(png: Uint8Array, hole = false): Promise<Float32Array> {
   const encoder = manifest.stages.image_encoder;
   const r = encoder.resolution;
+  let pixels = decodePngToTensor(png, r);
+  if (hole) {
+    const full = decodePngToTensor(png, side);
+    const h = hi - lo;
+    const crop = new Float32Array(3 * h * h);
+    for (let c = 0; c < 3; c++) {
+      for (let y = 0; y < h; y++) {
+        const from = c * side * side + (y + lo) * side + lo;
+        crop.set(full.subarray(from, from + h), c * h * h + y * h);
+      }
+    }
+    pixels = resizeSquare(crop, 3, h, r);
+  }
   const out = await bundle.sessions.imageEncoder.run({
-    [encoder.inputs[0].name]: { data: decodePngToTensor(png, r), dims: [1, 3, r, r] },
+    [encoder.inputs[0].name]: { data: pixels, dims: [1, 3, r, r] },
   });
   return l2Normalize(out[encoder.outputs[0].name]);
 }
@@ -164,6 +179,8 @@ for (let s = 0; s < seeds; s++) {
         deltaCos: dot(editEmbed, textEmbeds[b]) - dot(inputEmbed, textEmbeds[b]),
         editR1: Number(bestCaption(editEmbed) === b),
         inputR1: Number(bestCaption(inputEmbed) === b),
+        holeR1: Number(bestCaption(await clipImage(edit, true)) === b),
+        inputHoleR1: Number(bestCaption(await clipImage(input, true)) === b),
       });
     }
   }
@@ -189,7 +206,8 @@ console.log(
 );
 console.log(
   `CLIP R@1 of B among the ${prompts.length} prompts: edit ${mean("editR1").toFixed(2)}, ` +
-    `input ${mean("inputR1").toFixed(2)}, chance ${(1 / prompts.length).toFixed(2)}`,
+    `input ${mean("inputR1").toFixed(2)}, chance ${(1 / prompts.length).toFixed(2)}; ` +
+    `of the redrawn square alone: edit ${mean("holeR1").toFixed(2)}, input ${mean("inputHoleR1").toFixed(2)}`,
 );
 await runner.drain(1000);
 await bundle.release();
