@@ -10,7 +10,9 @@
 //    with B (> 0: moved towards B), the share of pairs where it moved, and R@1 of B among all
 //    example prompts for the edit vs. for the input (does CLIP now pick B as the caption?),
 //    for the whole image and for the redrawn square alone (cropped, resized to CLIP's input).
-// Usage: tsx bench/edits.ts [--model models/emoji-gpu] [--seeds 2] [--size 64x64]
+// Usage: tsx bench/edits.ts [--model models/emoji-gpu] [--seeds 2] [--size 64x64] [--out dir]
+import { mkdirSync, writeFileSync } from "node:fs";
+import { join } from "node:path";
 import { parseArgs } from "node:util";
 import { base64FromBytes, bytesFromBase64 } from "@unclip/shared";
 import { decode, encode } from "fast-png";
@@ -23,6 +25,8 @@ const { values } = parseArgs({
     model: { type: "string", default: "models/emoji-gpu" },
     seeds: { type: "string", default: "2" },
     size: { type: "string" },
+    /** Also write every input, mask and edit as PNGs here, to look at. */
+    out: { type: "string" },
   },
 });
 
@@ -171,6 +175,11 @@ for (let s = 0; s < seeds; s++) {
         },
       });
       const edit = bytesFromBase64(out.images[0].png_b64);
+      if (values.out) {
+        mkdirSync(values.out, { recursive: true });
+        writeFileSync(join(values.out, `seed${s}-${a}-input.png`), input);
+        writeFileSync(join(values.out, `seed${s}-${a}-to-${b}.png`), edit);
+      }
       const editEmbed = await clipImage(edit);
       (a === b ? controls : rows).push({
         ...keptError(edit, input),
