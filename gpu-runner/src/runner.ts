@@ -11,7 +11,7 @@ import type {
 } from "@unclip/shared";
 import { BatchScheduler, type SchedulerObserver } from "./batching/scheduler.ts";
 import type { LoadedBundle } from "./bundle/load.ts";
-import type { StageSession } from "./bundle/session.ts";
+import { type StageSession, zeroFeeds } from "./bundle/session.ts";
 import { RunnerError } from "./errors.ts";
 import { RunnerMetrics } from "./metrics.ts";
 import { Job } from "./pipeline/job.ts";
@@ -106,15 +106,7 @@ export class Runner {
       sessions.decoder,
       ...sessions.upsamplers,
     ]) {
-      const feeds = Object.fromEntries(
-        session.inputs.map((spec) => {
-          const dims = [2, ...(spec.shape.slice(1) as number[])];
-          const size = dims.reduce((a, b) => a * b, 1);
-          const data = spec.dtype === "int64" ? new BigInt64Array(size) : new Float32Array(size);
-          return [spec.name, { data, dims }];
-        }),
-      );
-      await session.run(feeds);
+      await session.run(zeroFeeds(session.inputs, 2));
     }
     this.warmed = true;
   }
