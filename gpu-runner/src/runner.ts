@@ -2,6 +2,7 @@
 // queue, bundle identity, deadlines, draining) and metrics. The HTTP server, the CLI and the
 // benchmark all drive this same object.
 import type {
+  PoolEditRequest,
   PoolGenerateRequest,
   PoolInterpolateRequest,
   PoolProgressEvent,
@@ -16,11 +17,12 @@ import { RunnerMetrics } from "./metrics.ts";
 import { Job } from "./pipeline/job.ts";
 import { STAGE, UnclipPipeline } from "./pipeline/unclip.ts";
 
-export type JobKind = "generate" | "variations" | "interpolate";
+export type JobKind = "generate" | "variations" | "interpolate" | "edits";
 export type JobRequest =
   | { kind: "generate"; request: PoolGenerateRequest }
   | { kind: "variations"; request: PoolVariationRequest }
-  | { kind: "interpolate"; request: PoolInterpolateRequest };
+  | { kind: "interpolate"; request: PoolInterpolateRequest }
+  | { kind: "edits"; request: PoolEditRequest };
 
 export interface RunnerOptions {
   maxBatch: number;
@@ -169,7 +171,9 @@ export class Runner {
           ? await this.pipeline.generate(job.request, run)
           : job.kind === "variations"
             ? await this.pipeline.variations(job.request, run)
-            : await this.pipeline.interpolate(job.request, run);
+            : job.kind === "edits"
+              ? await this.pipeline.edit(job.request, run)
+              : await this.pipeline.interpolate(job.request, run);
       const seconds = (performance.now() - started) / 1000;
       for (let i = 0; i < out.length; i++) this.metrics.imageLatency.observe(seconds);
       this.metrics.imagesGenerated.inc(out.length);
