@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { freePort, type ManagedProcess, type Stack, signal, startStack } from "../scripts/stack.ts";
-import { isPng, metricValue, postJson, uniqueSeed } from "./support.ts";
+import { isPng, metricValue, postJson, signedImageUrl, uniqueSeed } from "./support.ts";
 
 const GENERATIONS = "/v1/images/generations";
 const stacks: Array<{ stack: Stack; dir: string }> = [];
@@ -28,7 +28,7 @@ afterAll(async () => {
 /** Every image of a key is stored, or none is. */
 async function expectWholeOrAbsent(edgeUrl: string, key: string, n: number, stored: boolean) {
   for (let i = 0; i < n; i++) {
-    const res = await fetch(`${edgeUrl}/v1/images/${key}/${i}.png`);
+    const res = await fetch(await signedImageUrl(edgeUrl, key, i));
     expect(res.status, `${key}/${i}.png`).toBe(stored ? 200 : 404);
     if (stored) expect(isPng(new Uint8Array(await res.arrayBuffer()))).toBe(true);
     else await res.arrayBuffer();

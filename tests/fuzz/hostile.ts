@@ -20,6 +20,11 @@ const paths = fc.oneof(
     "/v1/jobs/job_x",
     "/v1/jobs/job_x/events",
     `/v1/images/${"a".repeat(64)}/0.png`,
+    `/v1/images/${"a".repeat(64)}/0.png?expires=99999999999&signature=${"0".repeat(64)}`,
+    `/v1/images/${"a".repeat(64)}/0.png?expires=-1&signature=x&expires=2`,
+    "/v1/models",
+    "/v1/models/dall-e-2",
+    "/v1/models/%00",
     "/openapi.json",
     "/",
   ),
@@ -209,11 +214,22 @@ export const hostileRequest: fc.Arbitrary<HostileRequest> = fc.oneof(
   {
     weight: 1,
     arbitrary: fc
-      .tuple(fc.constantFrom("GET", "HEAD", "OPTIONS"), paths, authHeader)
-      .map(([method, path, auth]) => ({
+      .tuple(
+        fc.constantFrom("GET", "HEAD", "OPTIONS"),
+        paths,
+        authHeader,
+        fc.constantFrom("http://127.0.0.1:5173", "https://evil.test", "null", "*", ""),
+        fc.constantFrom("POST", "DELETE", ""),
+      )
+      .map(([method, path, auth, origin, preflight]) => ({
         method,
         path,
-        headers: { ...auth, "if-none-match": '"x"' },
+        headers: {
+          ...auth,
+          "if-none-match": '"x"',
+          ...(origin ? { origin } : {}),
+          ...(preflight ? { "access-control-request-method": preflight } : {}),
+        },
       })),
   },
 );

@@ -61,15 +61,15 @@ describe("bodies on the API", () => {
     expect(res.status).toBe(413);
   });
 
-  it("answers 415 for a content type the endpoint does not take", async () => {
+  it("answers 400 unsupported_content_type for a content type the endpoint does not take, as OpenAI does", async () => {
     for (const contentType of ["text/plain", "application/x-www-form-urlencoded", ""]) {
       const res = await SELF.fetch(`${ORIGIN}/v1/images/generations`, {
         method: "POST",
         headers: { "content-type": contentType, authorization: "Bearer sk-local-dev" },
         body: '{"prompt":"a red circle"}',
       });
-      expect(res.status).toBe(415);
-      expect((await errorOf(res)).code).toBe("unsupported_media_type");
+      expect(res.status).toBe(400);
+      expect((await errorOf(res)).code).toBe("unsupported_content_type");
     }
   });
 });

@@ -1,6 +1,7 @@
-// Request bodies: the content type is checked (415) and the body is read once under a byte
-// limit (413), checking both the declared content-length and the bytes actually streamed; a
-// body that breaks off is the client's error (400).
+// Request bodies: the content type is checked (400 unsupported_content_type, as OpenAI answers
+// it) and the body is read once under a byte limit (413), checking both the declared
+// content-length and the bytes actually streamed; a body that breaks off is the client's
+// error (400).
 import type { MiddlewareHandler } from "hono";
 import type { z } from "zod";
 import { ApiError } from "../../errors.ts";
@@ -65,10 +66,10 @@ export function body(mediaType: string, maxBytes: number): MiddlewareHandler<App
     const actual = contentType.split(";")[0].trim().toLowerCase();
     if (actual !== mediaType) {
       throw new ApiError(
-        415,
+        400,
         `Unsupported content type ${actual ? `'${actual}'` : "(none)"}: this endpoint takes ${mediaType}.`,
         null,
-        "unsupported_media_type",
+        "unsupported_content_type",
       );
     }
     c.set("bodyBytes", await readLimited(c.req.raw.body, c.req.header("content-length"), maxBytes));
