@@ -3,6 +3,7 @@
 // from a timer), and the per-key token bucket. Every request must end with an image or a
 // retryable 503, and R2 must never hold a partial entry (a key without all its images).
 import { mkdtempSync, rmSync } from "node:fs";
+import { type AddressInfo, createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { freePort, type ManagedProcess, type Stack, signal, startStack } from "../scripts/stack.ts";
@@ -44,18 +45,40 @@ async function expectRetryable503(res: Response) {
 
 describe("when the pool cannot answer", () => {
   let down: Stack;
+  let hung: Stack;
+  // A pool that takes connections and never answers: a request that got past the token bucket
+  // holds its units until POOL_TIMEOUT_MS. With a pool that refuses at once, the units of the
+  // first 503s came back (refunded) while later requests of the same burst still arrived.
+  const silentPool = createServer((socket) => heldOpen.add(socket));
+  const heldOpen = new Set<Socket>();
   beforeAll(async () => {
+    await new Promise<void>((r) => silentPool.listen(0, "127.0.0.1", r));
+    const silentPort = (silentPool.address() as AddressInfo).port;
     const closedPort = await freePort();
-    down = await stackWith({
-      runners: 0,
-      edgeVars: {
-        POOL_URL: `http://127.0.0.1:${closedPort}`,
-        POOL_MAX_ATTEMPTS: "2",
-        POOL_TIMEOUT_MS: "3000",
-        RATE_LIMIT_BURST_UNITS: "12",
-        RATE_LIMIT_UNITS_PER_MINUTE: "1",
-      },
-    });
+    [down, hung] = await Promise.all([
+      stackWith({
+        runners: 0,
+        edgeVars: {
+          POOL_URL: `http://127.0.0.1:${closedPort}`,
+          POOL_MAX_ATTEMPTS: "2",
+          POOL_TIMEOUT_MS: "3000",
+        },
+      }),
+      stackWith({
+        runners: 0,
+        edgeVars: {
+          POOL_URL: `http://127.0.0.1:${silentPort}`,
+          POOL_MAX_ATTEMPTS: "1",
+          POOL_TIMEOUT_MS: "5000",
+          RATE_LIMIT_BURST_UNITS: "12",
+          RATE_LIMIT_UNITS_PER_MINUTE: "1",
+        },
+      }),
+    ]);
+  });
+  afterAll(() => {
+    for (const socket of heldOpen) socket.destroy();
+    silentPool.close();
   });
 
   it("answers 503 with retry-after when no runner is up, and stores nothing", async () => {
@@ -71,10 +94,11 @@ describe("when the pool cannot answer", () => {
   });
 
   it("never lets concurrent requests overdraw the key's token bucket", async () => {
-    // 12 burst units left at most; 20 concurrent one-unit requests: at most 12 get past.
+    // 12 burst units; 20 concurrent one-unit requests: at most 12 get past (and wait on the
+    // silent pool until their 503), the others get 429.
     const answers = await Promise.all(
       Array.from({ length: 20 }, () =>
-        postJson(down.edgeUrl, GENERATIONS, { prompt: "a blue circle", seed: uniqueSeed() }),
+        postJson(hung.edgeUrl, GENERATIONS, { prompt: "a blue circle", seed: uniqueSeed() }),
       ),
     );
     const limited = answers.filter((r) => r.status === 429);
