@@ -11,6 +11,7 @@ import {
 } from "miniflare";
 import { unstable_getMiniflareWorkerOptions, unstable_readConfig } from "wrangler";
 import { REPO_ROOT } from "../stack.ts";
+import { persistencePathOf } from "./persistence.ts";
 
 export interface LocalEdgeOptions {
   /** The built entry module (see build.ts). */
@@ -22,16 +23,6 @@ export interface LocalEdgeOptions {
   /** Port workerd listens on (loopback only); 0 picks a free one. */
   port?: number;
   verbose?: boolean;
-}
-
-/**
- * `<stateDir>/wrangler/v3` is where `wrangler dev --persist-to <stateDir>/wrangler` keeps its
- * data (wrangler adds the `v3`), and the Worker keeps wrangler.toml's name, which keys the
- * Durable Object storage: `npm start`, `npm run dev` and `wrangler kv … --local
- * --persist-to .state/wrangler` all see the same keys, images and objects.
- */
-export function persistencePathOf(stateDir: string): string {
-  return resolve(stateDir, "wrangler", "v3");
 }
 
 export function localEdgeOptions(options: LocalEdgeOptions): MiniflareOptions {

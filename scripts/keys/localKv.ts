@@ -1,10 +1,11 @@
-// The API_KEYS namespace of the local state that `npm start` persists under `<state>/wrangler/v3`
-// (the layout of `wrangler dev --persist-to <state>/wrangler`), opened with Miniflare directly:
+// The API_KEYS namespace of the local state that `npm start` persists (scripts/edge/persistence.ts:
+// the layout of `wrangler dev --persist-to <state>/wrangler`), opened with Miniflare directly:
 // no Worker is built, only the KV namespace that wrangler.toml's top level declares.
-// The one place that knows where local keys live.
+// The only module of `npm run keys` that touches local storage.
 import { resolve } from "node:path";
 import type { ApiKeyRecord } from "@unclip/shared";
 import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
+import { persistencePathOf } from "../edge/persistence.ts";
 import { REPO_ROOT } from "../stack.ts";
 import { type KeyStore, recordOf, type StoredKey } from "./store.ts";
 
@@ -36,7 +37,7 @@ export async function openLocalKeyStore(stateDir: string): Promise<KeyStore> {
       log: new Log(LogLevel.WARN),
       cf: false,
       telemetry: { enabled: false },
-      resourcePersistencePath: resolve(state, "wrangler", "v3"),
+      resourcePersistencePath: persistencePathOf(state),
       resourceTmpPath: resolve(state, "miniflare-tmp"),
       workers: [
         {
