@@ -3,6 +3,7 @@
 // from a timer), and the per-key token bucket. Every request must end with an image or a
 // retryable 503, and R2 must never hold a partial entry (a key without all its images).
 import { mkdtempSync, rmSync } from "node:fs";
+import { type AddressInfo, createServer, type Socket } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { freePort, type ManagedProcess, type Stack, signal, startStack } from "../scripts/stack.ts";
@@ -44,18 +45,40 @@ async function expectRetryable503(res: Response) {
 
 describe("when the pool cannot answer", () => {
   let down: Stack;
+  let hung: Stack;
+  // A pool that takes connections and never answers: a request that got past the token bucket
+  // holds its units until POOL_TIMEOUT_MS. With a pool that refuses at once, the units of the
+  // first 503s came back (refunded) while later requests of the same burst still arrived.
+  const silentPool = createServer((socket) => heldOpen.add(socket));
+  const heldOpen = new Set<Socket>();
   beforeAll(async () => {
+    await new Promise<void>((r) => silentPool.listen(0, "127.0.0.1", r));
+    const silentPort = (silentPool.address() as AddressInfo).port;
     const closedPort = await freePort();
-    down = await stackWith({
-      runners: 0,
-      edgeVars: {
-        POOL_URL: `http://127.0.0.1:${closedPort}`,
-        POOL_MAX_ATTEMPTS: "2",
-        POOL_TIMEOUT_MS: "3000",
-        RATE_LIMIT_BURST_UNITS: "12",
-        RATE_LIMIT_UNITS_PER_MINUTE: "1",
-      },
-    });
+    [down, hung] = await Promise.all([
+      stackWith({
+        runners: 0,
+        edgeVars: {
+          POOL_URL: `http://127.0.0.1:${closedPort}`,
+          POOL_MAX_ATTEMPTS: "2",
+          POOL_TIMEOUT_MS: "3000",
+        },
+      }),
+      stackWith({
+        runners: 0,
+        edgeVars: {
+          POOL_URL: `http://127.0.0.1:${silentPort}`,
+          POOL_MAX_ATTEMPTS: "1",
+          POOL_TIMEOUT_MS: "5000",
+          RATE_LIMIT_BURST_UNITS: "12",
+          RATE_LIMIT_UNITS_PER_MINUTE: "1",
+        },
+      }),
+    ]);
+  });
+  afterAll(() => {
+    for (const socket of heldOpen) socket.destroy();
+    silentPool.close();
   });
 
   it("answers 503 with retry-after when no runner is up, and stores nothing", async () => {
@@ -71,10 +94,11 @@ describe("when the pool cannot answer", () => {
   });
 
   it("never lets concurrent requests overdraw the key's token bucket", async () => {
-    // 12 burst units left at most; 20 concurrent one-unit requests: at most 12 get past.
+    // 12 burst units; 20 concurrent one-unit requests: at most 12 get past (and wait on the
+    // silent pool until their 503), the others get 429.
     const answers = await Promise.all(
       Array.from({ length: 20 }, () =>
-        postJson(down.edgeUrl, GENERATIONS, { prompt: "a blue circle", seed: uniqueSeed() }),
+        postJson(hung.edgeUrl, GENERATIONS, { prompt: "a blue circle", seed: uniqueSeed() }),
       ),
     );
     const limited = answers.filter((r) => r.status === 429);
@@ -133,39 +157,45 @@ describe("a runner dies or is stopped under load", () => {
   }
 
   /**
-   * Polls a runner's /metrics until it holds at least `images` images (queued or being
-   * generated), and returns how many it held. Fails if the load finished first: a signal
-   * sent then would prove nothing.
+   * Polls the runners' /metrics until every request of the load was taken by a runner (no
+   * more will be sent anywhere) and `runner` holds at least `images` images (queued or being
+   * generated; a job's n images are held until the job ends). Returns what it held. Fails if
+   * the load finished first: a signal sent then would prove nothing.
    */
-  async function whenHolding(runner: ManagedProcess, load: Tracked[], images: number) {
+  async function whenTakenAndHolding(
+    stack: Stack,
+    load: Tracked[],
+    runner: ManagedProcess,
+    images: number,
+  ): Promise<number> {
     const deadline = Date.now() + 60_000;
     while (Date.now() < deadline && !load.every((r) => r.settled)) {
+      const taken = await Promise.all(
+        stack.runners.map((r) => metricValue(r.url, "unclip_jobs_total")),
+      );
       const held = await metricValue(runner.url, "unclip_queue_depth");
-      if (held >= images) return held;
+      if (held >= images && taken.reduce((a, b) => a + b, 0) >= load.length) return held;
       await new Promise((r) => setTimeout(r, 10));
     }
-    throw new Error(`${runner.name} never held ${images} images while the load ran`);
+    throw new Error(`${runner.name} never held ${images} images once the load was taken`);
   }
 
-  /** Waits until no answer has arrived for `quietMs` and the runner's queue is empty. */
-  async function untilSettledExceptOn(load: Tracked[], busy: ManagedProcess, quietMs: number) {
-    let settled = load.filter((r) => r.settled).length;
+  /** Waits until at least `count` requests are answered and then none for `quietMs`. */
+  async function untilSettled(load: Tracked[], count: number, quietMs: number) {
+    const settledNow = () => load.filter((r) => r.settled).length;
+    const deadline = Date.now() + 90_000;
+    let settled = -1;
     let quietSince = Date.now();
-    const deadline = Date.now() + 60_000;
     while (Date.now() < deadline) {
       await new Promise((r) => setTimeout(r, 100));
-      const now = load.filter((r) => r.settled).length;
-      if (now !== settled) {
-        settled = now;
+      if (settledNow() !== settled) {
+        settled = settledNow();
         quietSince = Date.now();
-      } else if (
-        Date.now() - quietSince >= quietMs &&
-        (await metricValue(busy.url, "unclip_queue_depth")) === 0
-      ) {
+      } else if (settled >= count && Date.now() - quietSince >= quietMs) {
         return;
       }
     }
-    throw new Error("the load never settled on the survivor");
+    throw new Error(`only ${settledNow()} of the ${count} answers due came`);
   }
 
   async function expectEndedWell(stack: Stack, res: Response): Promise<boolean> {
@@ -184,15 +214,17 @@ describe("a runner dies or is stopped under load", () => {
     const stack = await stackWith({ runners: 2, edgeVars: { POOL_MAX_ATTEMPTS: "3" } });
     const [doomed, survivor] = stack.runners;
     const load = startLoad(stack, 12);
-    const heldImages = await whenHolding(doomed, load, 2);
-    // Frozen first, so that nothing it holds can finish between looking and killing: the
-    // requests still waiting once the survivor is done are exactly those the doomed runner
-    // held (in its queue or its socket), and the kill lands on them.
+    const heldImages = await whenTakenAndHolding(stack, load, doomed, 2);
+    // Frozen first, so that nothing it holds can finish between freezing and killing. Every
+    // request was taken by a runner, so all but the doomed runner's held jobs (2 images each)
+    // get answered; the quiet period covers a job it may have finished between the look and
+    // the freeze. The requests still waiting then are exactly those it held.
     signal(doomed, "SIGSTOP");
-    await untilSettledExceptOn(load, survivor, 1_000);
+    const heldJobs = heldImages / 2;
+    await untilSettled(load, load.length - heldJobs, 2_000);
     const held = load.filter((r) => !r.settled);
-    expect(heldImages).toBeGreaterThanOrEqual(2);
     expect(held.length).toBeGreaterThan(0);
+    expect(held.length).toBeLessThanOrEqual(heldJobs);
     const survivorJobsBefore = await metricValue(survivor.url, "unclip_jobs_total");
     signal(doomed, "SIGKILL");
 
@@ -227,7 +259,7 @@ describe("a runner dies or is stopped under load", () => {
       draining.child.once("exit", (code) => r(code)),
     );
     const load = startLoad(stack, 10);
-    await whenHolding(draining, load, 2);
+    await whenTakenAndHolding(stack, load, draining, 2);
     signal(draining, "SIGTERM");
     const answers = await Promise.all(load.map((r) => r.answer));
     expect(answers.map((r) => r.status)).toEqual(Array(10).fill(200));

@@ -187,6 +187,10 @@ async function forward(upstream: URL, req: IncomingMessage, res: ServerResponse)
 export async function startFront(host: string, port: number, upstream: URL): Promise<Server> {
   const server = createServer((req, res) => void forward(upstream, req, res));
   server.on("clientError", refuseMalformed);
+  // Idle keep-alive connections outlive the clients' own idle timeouts (undici: 4 s), so a
+  // client never sends on a connection this side is closing (Node's default is 5 s: a client
+  // paused for seconds on a busy machine could reuse a socket as it closed).
+  server.keepAliveTimeout = 65_000;
   await new Promise<void>((resolveListening, reject) => {
     server.once("error", reject);
     server.listen(port, host, () => {
