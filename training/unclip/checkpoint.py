@@ -36,10 +36,10 @@ def load_stage(run_dir: str, stage: str, device="cpu"):
 def load_pipeline(run_dir: str):
     """All four stages (EMA weights) + tokenizer of a run directory as a Pipeline."""
     from .pipeline import Pipeline
-    from .tokenizer import WordTokenizer
+    from .tokenizer import load_tokenizer
     clip, cfg, _ = load_stage(run_dir, "clip")
     prior, _, _ = load_stage(run_dir, "prior")
     decoder, _, _ = load_stage(run_dir, "decoder")
     upsampler, _, _ = load_stage(run_dir, "upsampler")
-    tok = WordTokenizer.load(os.path.join(run_dir, "tokenizer.json"), cfg.clip.context_length)
+    tok = load_tokenizer(os.path.join(run_dir, "tokenizer.json"), cfg.clip.context_length)
     return Pipeline(clip, prior, decoder, upsampler, tok, cfg)

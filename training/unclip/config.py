@@ -74,6 +74,7 @@ class BundleConfig:
     train: dict = field(default_factory=dict)  # stage -> TrainConfig
     n_train: int = 2000                    # shapes: rendered training images
     flip: bool = False                     # horizontal flips (never for shapes: "top left")
+    vocab_size: int = 4096                 # BPE vocabulary trained on the captions (bytes + merges + specials)
 
 
 def _train(**kw):
