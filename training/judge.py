@@ -1,5 +1,5 @@
 """The independent judge of the everyday evaluation: a small CNN that names which everyday
-prompt a 64 px picture shows, trained only on the ShareAlike emoji sets (OpenMoji, EmojiOne v1),
+prompt a picture (area-resized to 32 px) shows, trained only on the ShareAlike emoji sets (OpenMoji, EmojiOne v1),
 which never train the generator. Its ceiling is its accuracy on the real pictures of the
 generator's own styles for the same prompts (it never saw those styles either).
 
@@ -51,9 +51,9 @@ def prompt_classes(prompts: list, meta: dict) -> dict:
 
 
 class Judge(nn.Module):
-    def __init__(self, classes: int, width: int = 48):
+    def __init__(self, classes: int, width: int = 24):
         super().__init__()
-        chans = [3, width, 2 * width, 4 * width, 4 * width]
+        chans = [3, width, 2 * width, 4 * width]
         layers = []
         for a, b in zip(chans, chans[1:]):
             layers += [nn.Conv2d(a, b, 3, padding=1), nn.GroupNorm(8, b), nn.SiLU(),
@@ -61,7 +61,7 @@ class Judge(nn.Module):
         self.features = nn.Sequential(*layers)
         self.head = nn.Linear(chans[-1], classes)
 
-    def forward(self, x):  # (B,3,64,64) in [-1,1] -> logits
+    def forward(self, x):  # (B,3,R,R) in [-1,1] -> logits
         return self.head(self.features(x).mean((2, 3)))
 
 
@@ -77,24 +77,25 @@ def augment(x: torch.Tensor, g: torch.Generator) -> torch.Tensor:
     x = F.grid_sample(x + 1, grid, padding_mode="zeros", align_corners=False) - 1  # white outside
     x = x * (0.8 + 0.4 * torch.rand(B, 3, 1, 1, generator=g)).clamp(max=1.2)
     low = torch.rand(B, generator=g) < 0.5
-    small = F.interpolate(F.interpolate(x, size=16 if torch.rand(1, generator=g) < 0.5 else 32, mode="area"),
-                          size=64, mode="bilinear", align_corners=False)
+    R = x.shape[-1]
+    small = F.interpolate(F.interpolate(x, size=R // 2, mode="area"), size=R, mode="bilinear", align_corners=False)
     x = torch.where(low[:, None, None, None], small, x)
     if torch.rand(1, generator=g) < 0.5:
         x = x.flip(-1)
     return (x + 0.05 * torch.randn(x.shape, generator=g)).clamp(-1, 1)
 
 
-def to_x(u8: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(u8).permute(0, 3, 1, 2).float() / 127.5 - 1
+def to_x(u8: np.ndarray, res: int) -> torch.Tensor:
+    return F.interpolate(torch.from_numpy(u8).permute(0, 3, 1, 2).float() / 127.5 - 1, size=res, mode="area")
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--pack", default=PACK)
     ap.add_argument("--out", default=os.path.join(HERE, "eval"))
-    ap.add_argument("--steps", type=int, default=1500)
-    ap.add_argument("--batch", type=int, default=96)
+    ap.add_argument("--steps", type=int, default=800)
+    ap.add_argument("--batch", type=int, default=64)
+    ap.add_argument("--res", type=int, default=32, help="the judge's input resolution (pictures are area-resized)")
     ap.add_argument("--threads", type=int, default=2)
     args = ap.parse_args(argv)
     torch.set_num_threads(args.threads)
@@ -105,12 +106,12 @@ def main(argv=None):
     cls = prompt_classes(prompts, meta)
     j = np.load(os.path.join(args.pack, "judge64.npz"))
     keep = np.array([c in cls for c in j["concepts"]])
-    x_tr = to_x(j["images"][keep])
+    x_tr = to_x(j["images"][keep], args.res)
     y_tr = torch.tensor([cls[c] for c in j["concepts"][keep]])
     # ceiling: the real pictures of the generator's styles for the same prompts (base emoji only)
     z = np.load(os.path.join(args.pack, "emoji64.npz"))
     real = np.array([c in cls and h == c for c, h in zip(z["concepts"], z["hexcodes"])])
-    x_re, y_re = to_x(z["images"][real]), torch.tensor([cls[c] for c in z["concepts"][real]])
+    x_re, y_re = to_x(z["images"][real], args.res), torch.tensor([cls[c] for c in z["concepts"][real]])
     missing = sorted(set(range(len(prompts))) - set(y_tr.tolist()))
     print(f"judge: {len(y_tr)} training pictures for {len(prompts)} prompts "
           f"({len(missing)} prompts without a judge picture: {[prompts[k][0] for k in missing][:8]}), "
@@ -126,17 +127,17 @@ def main(argv=None):
         loss.backward()
         opt.step()
         sched.step()
-        if step % 100 == 0:
+        if step % 50 == 0:
             print(f"[judge] step {step}/{args.steps} loss {loss.item():.3f} {time.time() - t0:.0f}s", flush=True)
     net.eval()
     with torch.no_grad():
         pred = torch.cat([net(x_re[i:i + 256]).argmax(1) for i in range(0, len(x_re), 256)])
     ceiling = float((pred == y_re).float().mean())
     os.makedirs(args.out, exist_ok=True)
-    torch.onnx.export(net, torch.zeros(1, 3, 64, 64), os.path.join(args.out, "judge.onnx"),
+    torch.onnx.export(net, torch.zeros(1, 3, args.res, args.res), os.path.join(args.out, "judge.onnx"),
                       input_names=["image"], output_names=["logits"],
                       dynamic_axes={"image": {0: "batch"}, "logits": {0: "batch"}}, opset_version=17)
-    info = {"prompts": [p for p, _ in prompts], "resolution": 64, "input": "RGB in [-1, 1], NCHW",
+    info = {"prompts": [p for p, _ in prompts], "resolution": args.res, "input": "RGB in [-1, 1], NCHW",
             "ceiling_accuracy_on_real_generator_styles": ceiling, "ceiling_images": len(y_re),
             "training_images": len(y_tr), "steps": args.steps, "sources": JUDGE_SOURCES,
             "seconds": round(time.time() - t0, 1)}

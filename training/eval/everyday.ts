@@ -7,6 +7,7 @@
 //   diversity_cosine  mean pairwise CLIP image cosine among the n images of a prompt (lower: more varied)
 // The figures are merged into <model>/eval.json under `everyday`; the images go to --out.
 //   npx tsx training/eval/everyday.ts --model models/emoji-gpu [--n 4] [--seed 1] [--out dir] [--limit K]
+// `--from dir` scores the images an earlier run saved with `--out dir` instead of generating.
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -45,45 +46,72 @@ async function main() {
       seed: { type: "string", default: "1" },
       out: { type: "string" },
       limit: { type: "string" },
+      from: { type: "string" },
     },
   });
   const model = values.model ?? "models/emoji-gpu";
   const n = Number(values.n);
   let prompts = readPrompts(await readFile(join(HERE, "everyday_prompts.tsv"), "utf8"));
-  const judgeInfo = JSON.parse(await readFile(join(HERE, "judge.json"), "utf8"));
-  if (JSON.stringify(judgeInfo.prompts) !== JSON.stringify(prompts))
+  const judgeFile = await readFile(join(HERE, "judge.json"), "utf8").catch(() => undefined);
+  const judgeInfo = judgeFile && JSON.parse(judgeFile);
+  if (judgeInfo && JSON.stringify(judgeInfo.prompts) !== JSON.stringify(prompts))
     throw new Error("judge.json was trained on another prompt list: rerun training/judge.py");
+  if (!judgeInfo && !values.out)
+    throw new Error(
+      "training/eval/judge.json missing: run training/judge.py (or pass --out to only generate)",
+    );
   if (values.limit) prompts = prompts.slice(0, Number(values.limit));
   const { bundle, runner } = await startInProcessRunner({ bundleDir: model, maxQueue: 10_000 });
   const { stages } = bundle.manifest;
   const native = runner.pipeline.nativeResolution;
   const started = performance.now();
-  const images = await Promise.all(
-    prompts.map(async (prompt, k) => {
-      const res = await runner.submit({
-        kind: "generate",
-        request: {
-          bundle: bundle.id,
-          prompt,
-          n,
-          seed: Number(values.seed) + k,
-          size: `${native}x${native}`,
-          prior_steps: stages.prior.default_steps,
-          prior_guidance_scale: stages.prior.default_guidance,
-          decoder_steps: stages.decoder.default_steps,
-          decoder_guidance_scale: stages.decoder.default_guidance,
-        },
-      });
-      return res.images.map((im) => bytesFromBase64(im.png_b64));
-    }),
-  );
+  const generate = () =>
+    Promise.all(
+      prompts.map(async (prompt, k) => {
+        const res = await runner.submit({
+          kind: "generate",
+          request: {
+            bundle: bundle.id,
+            prompt,
+            n,
+            seed: Number(values.seed) + k,
+            size: `${native}x${native}`,
+            prior_steps: stages.prior.default_steps,
+            prior_guidance_scale: stages.prior.default_guidance,
+            decoder_steps: stages.decoder.default_steps,
+            decoder_guidance_scale: stages.decoder.default_guidance,
+          },
+        });
+        return res.images.map((im) => bytesFromBase64(im.png_b64));
+      }),
+    );
+  const saved = (dir: string) =>
+    Promise.all(
+      prompts.map((_, k) =>
+        Promise.all(
+          Array.from({ length: n }, (_, i) =>
+            readFile(join(dir, `${String(k).padStart(3, "0")}-${i}.png`)).then(
+              (b) => new Uint8Array(b),
+            ),
+          ),
+        ),
+      ),
+    );
+  const images = values.from ? await saved(values.from) : await generate();
   const genSeconds = (performance.now() - started) / 1000;
-  if (values.out) {
+  if (values.out && !values.from) {
     await mkdir(values.out, { recursive: true });
     for (const [k, pngs] of images.entries())
       for (const [i, png] of pngs.entries())
         await writeFile(join(values.out, `${String(k).padStart(3, "0")}-${i}.png`), png);
     await writeFile(join(values.out, "prompts.json"), JSON.stringify(prompts));
+  }
+  if (!judgeInfo) {
+    console.log(
+      `images saved to ${values.out}; run training/judge.py, then score them with --from`,
+    );
+    await runner.release();
+    return;
   }
   // the bundle's own CLIP
   const enc = bundle.sessions.imageEncoder;
@@ -150,7 +178,7 @@ async function main() {
     judge_accuracy: hitsJudge / total,
     judge_ceiling: judgeInfo.ceiling_accuracy_on_real_generator_styles,
     diversity_cosine: cosSum / Math.max(cosPairs, 1),
-    generation_seconds: Math.round(genSeconds),
+    ...(values.from ? {} : { generation_seconds: Math.round(genSeconds) }),
     per_prompt: perPrompt,
   };
   const evalPath = join(model, "eval.json");

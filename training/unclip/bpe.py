@@ -62,11 +62,12 @@ class BPETokenizer:
 
     # --- the pipeline -------------------------------------------------------------------
     def normalize(self, text: str) -> str:
-        text = text.replace(VS16, "")
-        for seq, name in self.replacements:
-            if seq in text:
-                text = text.replace(seq, name)
-        text = text.replace(ZWJ, " ")
+        if not text.isascii():  # every emoji key is non-ASCII: plain text skips the list
+            text = text.replace(VS16, "")
+            for seq, name in self.replacements:
+                if seq in text:
+                    text = text.replace(seq, name)
+            text = text.replace(ZWJ, " ")
         return unicodedata.normalize("NFKC", text).lower()
 
     def words(self, text: str) -> list:

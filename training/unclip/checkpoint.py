@@ -15,7 +15,8 @@ def bundle_from_dict(d: dict) -> BundleConfig:
                         prior=from_dict(PriorConfig, d["prior"]), decoder=from_dict(UNetConfig, d["decoder"]),
                         upsampler=from_dict(UNetConfig, d["upsampler"]),
                         train={k: from_dict(TrainConfig, v) for k, v in d["train"].items()},
-                        n_train=d["n_train"], flip=d["flip"])
+                        n_train=d["n_train"], flip=d["flip"],
+                        **{k: d[k] for k in ("vocab_size", "default_steps") if k in d})
 
 
 def build_model(stage: str, cfg: BundleConfig) -> torch.nn.Module:

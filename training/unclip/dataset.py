@@ -70,9 +70,18 @@ def load_data(cfg: BundleConfig) -> TrainingData:
     return load_emoji_pack(PACK)
 
 
-def load_emoji_pack(pack: str) -> TrainingData:
-    from PIL import Image
+def decode_webp(data: bytes) -> np.ndarray:
+    """(H, W, 3) uint8; PIL where present, else torchvision (a bare GPU machine may lack one)."""
+    try:
+        from PIL import Image
+        return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    except ImportError:
+        from torchvision.io import ImageReadMode, decode_image
+        t = decode_image(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=ImageReadMode.RGB)
+        return t.permute(1, 2, 0).numpy()
 
+
+def load_emoji_pack(pack: str) -> TrainingData:
     from .data_emoji import SOURCES
     path = os.path.join(pack, "emoji64.npz")
     assert os.path.exists(path), f"{path} missing: run training/rasterize_emoji.ts and training/prepare_emoji.py"
@@ -82,8 +91,7 @@ def load_emoji_pack(pack: str) -> TrainingData:
     hi = np.load(os.path.join(pack, "emoji256.npz"))
     off = hi["offsets"]
     blob = hi["webp"].tobytes()
-    hi_images = np.stack([np.asarray(Image.open(io.BytesIO(blob[off[k]:off[k + 1]])).convert("RGB"))
-                          for k in range(len(off) - 1)])
+    hi_images = np.stack([decode_webp(blob[off[k]:off[k + 1]]) for k in range(len(off) - 1)])
     rng = np.random.default_rng(0)
     seen_pool = np.nonzero(~held)[0]
     # seen eval: pairs that are also trained on (generation quality on the training distribution)
