@@ -154,7 +154,8 @@ def _emoji_v2(preset: str) -> BundleConfig:
                  "decoder": _train(steps=400, batch_size=32, lr=2e-3, warmup=30, ema_decay=0.995),
                  "upsampler": _train(steps=400, batch_size=16, lr=2e-3, warmup=20, ema_decay=0.995, crop=32)}
         return BundleConfig(name=preset, data="emoji", clip=clip, prior=prior, decoder=dec, upsampler=up,
-                            train=train, flip=True, vocab_size=4096)
+                            train=train, flip=True, vocab_size=4096,
+                            default_steps={"prior": 20, "decoder": 12, "upsampler": 6})
     L, W, D, R = 32, 128, 128, 64
     clip = ClipConfig(context_length=L, text_width=W, text_layers=4, text_heads=4, image_resolution=R,
                       image_channels=(32, 64, 128, 256, 256), embed_dim=D)

@@ -93,4 +93,4 @@ def load_raster_index(raster_dir: str) -> list:
 def held_out_concepts(concepts, fraction: float = 0.05, seed: int = 0) -> set:
     rng = np.random.default_rng(seed)
     concepts = sorted(set(concepts))
-    return set(rng.choice(concepts, size=int(len(concepts) * fraction), replace=False).tolist())
+    return set(rng.choice(concepts, size=max(1, int(len(concepts) * fraction)), replace=False).tolist())
