@@ -2,8 +2,7 @@ import { defineConfig } from "vitest/config";
 
 // One runner for the whole repo; each part is a project with its own environment.
 // `npm test` runs the unit projects first and the cross-part `e2e` project after them, on
-// its own: run alongside the others, wrangler dev's esbuild watcher rebuilt mid-run and
-// crashed (a deadlock in its rebuild), taking the shared local Worker down.
+// its own: its real processes and the unit projects' workerd would otherwise share the cores.
 export default defineConfig({
   test: {
     projects: [

@@ -1,6 +1,8 @@
 // `npm run bench`: images/s and per-stage milliseconds of the gpu-runner on this machine, in
-// one run: (a) one request at a time, (b) 4 and 8 concurrent requests with continuous
-// batching, (c) the same weights and sampler in PyTorch eager (baseline); then the ratios.
+// one run, for two settings side by side: the bundle's manifest defaults (sampler and steps per
+// stage) and the pre-DPM-Solver defaults (DDIM 25 / 25 / 10, 110 network evaluations): (a) one
+// 256x256 request at a time, (b) 4 and 8 concurrent requests with continuous batching, (c) the
+// same networks and sampler in PyTorch eager (baseline); then the ratios.
 // Options: --model <bundle dir> --requests <n> --skip-torch --torch-timeout <s>; since
 // `npm run bench` also runs bench/service.ts (which takes the `--` arguments), the same can be
 // set by env: UNCLIP_BUNDLE, UNCLIP_BENCH_REQUESTS, UNCLIP_BENCH_SKIP_TORCH=1. Also
@@ -10,6 +12,7 @@ import { existsSync } from "node:fs";
 import { cpus } from "node:os";
 import { basename, join } from "node:path";
 import { parseArgs } from "node:util";
+import type { PoolGenerateRequest } from "@unclip/shared";
 import { startInProcessRunner } from "../gpu-runner/src/inProcess.ts";
 
 const PROMPTS = [
@@ -62,15 +65,48 @@ const { config, bundle, runner } = await startInProcessRunner({
 await runner.warm();
 const { stages } = bundle.manifest;
 const native = runner.pipeline.nativeResolution;
-const params = {
-  prior_steps: stages.prior.default_steps,
+const guidance = {
   prior_guidance_scale: stages.prior.default_guidance,
-  decoder_steps: stages.decoder.default_steps,
   decoder_guidance_scale: stages.decoder.default_guidance,
-  upsampler_steps: stages.upsamplers[0]?.default_steps ?? 1,
 };
+type Setting = Pick<
+  PoolGenerateRequest,
+  | "prior_steps"
+  | "prior_guidance_scale"
+  | "prior_sampler"
+  | "decoder_steps"
+  | "decoder_guidance_scale"
+  | "decoder_sampler"
+  | "upsampler_steps"
+  | "upsampler_sampler"
+>;
+/** What the defaults were before the bundle named its samplers: DDIM with 25 / 25 / 10 steps. */
+const legacy: Setting = {
+  ...guidance,
+  prior_steps: 25,
+  decoder_steps: 25,
+  upsampler_steps: 10,
+  prior_sampler: "ddim",
+  decoder_sampler: "ddim",
+  upsampler_sampler: "ddim",
+};
+const defaults: Setting = {
+  ...guidance,
+  prior_steps: stages.prior.default_steps,
+  decoder_steps: stages.decoder.default_steps,
+  upsampler_steps: stages.upsamplers[0]?.default_steps ?? 1,
+  prior_sampler: stages.prior.sampler,
+  decoder_sampler: stages.decoder.sampler,
+  upsampler_sampler: stages.upsamplers[0]?.sampler ?? "ddim",
+};
+/** Network evaluations per image: guided steps run two rows. */
+const evaluations = (s: Setting) =>
+  2 * s.prior_steps + 2 * s.decoder_steps + (s.upsampler_steps ?? 0);
+const describeSetting = (s: Setting) =>
+  `prior ${s.prior_sampler} ${s.prior_steps}, decoder ${s.decoder_sampler} ${s.decoder_steps}, upsampler ${s.upsampler_sampler} ${s.upsampler_steps} = ${evaluations(s)} network evaluations`;
+const SIZE = "256x256";
 
-async function scenario(name: string, concurrency: number): Promise<Scenario> {
+async function scenario(name: string, concurrency: number, params: Setting): Promise<Scenario> {
   const before = new Map([...runner.scheduler.stageTotals].map(([k, v]) => [k, { ...v }] as const));
   const latencies: number[] = [];
   let next = 0;
@@ -87,7 +123,7 @@ async function scenario(name: string, concurrency: number): Promise<Scenario> {
             prompt: PROMPTS[i % PROMPTS.length],
             n: 1,
             seed: i,
-            size: `${native}x${native}`,
+            size: SIZE,
             ...params,
           },
         });
@@ -120,15 +156,23 @@ console.log(`bench: bundle ${bundle.id} (${basename(config.bundleDir)}), native 
 console.log(
   `bench: machine ${machine}; onnxruntime providers [${bundle.providers}], intra-op threads ${config.intraOpThreads || "auto"}, max batch ${config.maxBatch} rows`,
 );
+console.log(`bench: manifest defaults: ${describeSetting(defaults)}`);
+console.log(`bench: old defaults:      ${describeSetting(legacy)}`);
 console.log(
-  `bench: steps prior ${params.prior_steps} (guidance ${params.prior_guidance_scale}), decoder ${params.decoder_steps} (guidance ${params.decoder_guidance_scale}), upsampler ${params.upsampler_steps}; ${requests} images per scenario, n=1 each`,
+  `bench: guidance prior ${guidance.prior_guidance_scale}, decoder ${guidance.decoder_guidance_scale}; ${SIZE}, ${requests} images per scenario, n=1 each`,
 );
 
-const results = [
-  await scenario("(a) sequential, 1 at a time", 1),
-  await scenario("(b) 4 concurrent, continuous batching", 4),
-  await scenario("(b) 8 concurrent, continuous batching", 8),
-];
+// Interleaved, so both settings see the same machine load.
+const results: Scenario[] = [];
+const legacyResults: Scenario[] = [];
+for (const [label, concurrency] of [
+  ["(a) sequential, 1 at a time", 1],
+  ["(b) 4 concurrent, continuous batching", 4],
+  ["(b) 8 concurrent, continuous batching", 8],
+] as const) {
+  results.push(await scenario(`${label}`, concurrency, defaults));
+  legacyResults.push(await scenario(`${label} [old]`, concurrency, legacy));
+}
 await runner.release();
 
 const stageNames = Object.keys(results[0].stageMsPerImage);
@@ -136,7 +180,7 @@ const fmt = (v: number, d = 1) => v.toFixed(d).padStart(8);
 console.log(
   `\n${"scenario".padEnd(42)}${"img/s".padStart(8)}${"p50 ms".padStart(9)}  ${stageNames.map((s) => `${s} ms/img (rows/call)`).join("  ")}`,
 );
-for (const r of results) {
+for (const r of results.flatMap((r, i) => [r, legacyResults[i]])) {
   console.log(
     `${r.name.padEnd(42)}${fmt(r.imagesPerS, 2)}${fmt(r.p50LatencyMs, 0).padStart(9)}  ${stageNames
       .map((s) =>
@@ -151,13 +195,20 @@ let torch: {
   scenarios?: { batch: number; images_per_s: number; stage_ms_per_image: Record<string, number> }[];
   skipped?: string;
   threads?: number;
+  weights?: string;
 } = {};
 const runDir = runDirFor(bundle.manifest.name);
+/** Without checkpoints: untrained networks of the bundle's architecture (timing only). */
+const torchConfig = {
+  "emoji-gpu": "emoji:gpu",
+  "shapes-gpu": "shapes:gpu",
+  "tiny-test": "shapes:tiny",
+}[bundle.manifest.name];
 const script = existsSync("training/bench_torch.py")
   ? "training/bench_torch.py"
   : "bench/torch_baseline.py";
 if (values["skip-torch"]) torch = { skipped: "--skip-torch" };
-else if (!runDir)
+else if (!runDir && !torchConfig)
   torch = {
     skipped: `no training checkpoints for ${bundle.manifest.name} under training/runs or training/checkpoints`,
   };
@@ -167,22 +218,30 @@ else {
     "/usr/bin/python3",
     [
       script,
-      "--run-dir",
-      runDir,
+      ...(runDir
+        ? ["--run-dir", runDir]
+        : [
+            "--config",
+            torchConfig!,
+            "--tokenizer",
+            join(config.bundleDir, bundle.manifest.tokenizer.file),
+          ]),
+      "--sampler",
+      String(defaults.decoder_sampler),
       "--requests",
       String(Math.min(requests, 4)),
       "--batches",
       "1,4,8",
       "--prior-steps",
-      String(params.prior_steps),
+      String(defaults.prior_steps),
       "--prior-guidance",
-      String(params.prior_guidance_scale),
+      String(defaults.prior_guidance_scale),
       "--steps",
-      String(params.decoder_steps),
+      String(defaults.decoder_steps),
       "--guidance",
-      String(params.decoder_guidance_scale),
+      String(defaults.decoder_guidance_scale),
       "--upsampler-steps",
-      String(params.upsampler_steps),
+      String(defaults.upsampler_steps),
       "--threads",
       String(threads),
       "--prompts",
@@ -199,7 +258,7 @@ else {
   torch = head.skipped
     ? { skipped: head.skipped }
     : scenarios.length > 0
-      ? { threads: head.threads, scenarios }
+      ? { threads: head.threads, weights: head.weights, scenarios }
       : {
           skipped: `${script} failed (exit ${proc.status ?? proc.signal}): ${proc.stderr.trim().split("\n").at(-1)}`,
         };
@@ -214,7 +273,7 @@ if (torch.skipped || !torch.scenarios) {
   console.log(`(c) PyTorch eager baseline skipped: ${torch.skipped ?? "no result"}`);
 } else {
   console.log(
-    `(c) PyTorch eager baseline (${script}, weights ${runDir}, ${torch.threads} threads):`,
+    `(c) PyTorch eager baseline (${script}, weights ${runDir ?? torch.weights}, ${torch.threads} threads, manifest defaults):`,
   );
   for (const s of torch.scenarios) {
     const stages = Object.entries(s.stage_ms_per_image)
@@ -228,6 +287,12 @@ if (torch.skipped || !torch.scenarios) {
 
 console.log("\nratios (images/s):");
 const [seq, c4, c8] = results;
+for (const [i, label] of ["sequential", "4 concurrent", "8 concurrent"].entries()) {
+  const [now, old] = [results[i], legacyResults[i]];
+  console.log(
+    `  manifest defaults / old defaults, ${label}: ${(now.imagesPerS / old.imagesPerS).toFixed(2)}× images/s, p50 ${now.p50LatencyMs.toFixed(0)} vs ${old.p50LatencyMs.toFixed(0)} ms (${(now.p50LatencyMs / old.p50LatencyMs).toFixed(2)} of the time)`,
+  );
+}
 console.log(`  4 concurrent / sequential: ${(c4.imagesPerS / seq.imagesPerS).toFixed(2)}×`);
 console.log(`  8 concurrent / sequential: ${(c8.imagesPerS / seq.imagesPerS).toFixed(2)}×`);
 const byBatch = new Map((torch.scenarios ?? []).map((s) => [s.batch, s.images_per_s]));

@@ -1,5 +1,5 @@
 // `npm run bench` (service part): ratios measured side by side in one run against a local
-// stack (Worker under wrangler dev + a real runner): cache hit vs miss latency, single flight,
+// stack (the built Worker in Miniflare + a real runner): cache hit vs miss latency, single flight,
 // and concurrent misses (continuous batching) vs one at a time, through the whole service.
 import { mkdtempSync, rmSync } from "node:fs";
 import { cpus, tmpdir } from "node:os";

@@ -1,12 +1,18 @@
-// The local stack as code: N gpu-runner processes and the Worker under `wrangler dev`
-// (local R2/KV/Durable Objects persisted to a state folder). Used by `npm start` and by the
-// cross-part tests in tests/, so both exercise exactly the same processes.
+// The local stack as code: N gpu-runner processes and the edge process (scripts/edge: the
+// built Worker in Miniflare with local R2/KV/Durable Objects persisted to a state folder).
+// Used by `npm start` and by the cross-part tests in tests/, so both exercise exactly the same
+// processes.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { mkdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
 
 export const REPO_ROOT = resolve(import.meta.dirname, "..");
+/**
+ * Node 22 from npm, with tsx's loader in the same process (not the tsx CLI wrapping a child),
+ * so a signal reaches the runner or edge itself and its exit code is its own.
+ */
+const NODE = resolve(REPO_ROOT, "node_modules/.bin/node");
 export const LOCAL_API_KEY = "sk-local-dev";
 export const LOCAL_POOL_SECRET = "dev-pool-secret";
 /** What `npm start` serves: the best emoji bundle we trained (tests use models/tiny-test). */
@@ -21,7 +27,7 @@ export interface StackOptions {
   stateDir?: string;
   /** Extra env for every runner (e.g. UNCLIP_MAX_QUEUE for a fault test). */
   runnerEnv?: Record<string, string>;
-  /** Extra `--var NAME:value` for the Worker. */
+  /** Overrides of wrangler.toml's vars for the Worker. */
   edgeVars?: Record<string, string>;
   /** Forward child output to this process's stdout/stderr. */
   verbose?: boolean;
@@ -69,7 +75,7 @@ function launch(
     cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ["ignore", "pipe", "pipe"],
-    // Own process group, so stopping the stack also stops wrangler's workerd children.
+    // Own process group, so stopping the stack also stops the edge's workerd child.
     detached: true,
   });
   const log: string[] = [];
@@ -106,8 +112,8 @@ async function waitReady(proc: ManagedProcess, path: string, timeoutMs: number):
 }
 
 /**
- * Sends a signal. SIGKILL goes to the whole process group (wrangler's workerd children must
- * die with it); other signals go to the process itself, which shuts its children down.
+ * Sends a signal. SIGKILL goes to the whole process group (the edge's workerd child must die
+ * with it); other signals go to the process itself, which shuts its children down.
  */
 export function signal(proc: ManagedProcess, sig: NodeJS.Signals): void {
   if (proc.child.pid === undefined || proc.child.exitCode !== null) return;
@@ -125,7 +131,7 @@ export async function stopProcess(proc: ManagedProcess, timeoutMs = 15_000): Pro
   const timer = setTimeout(() => signal(proc, "SIGKILL"), timeoutMs);
   await exited;
   clearTimeout(timer);
-  // Whatever the process left behind in its group (workerd under wrangler) goes with it.
+  // Whatever the process left behind in its group (the edge's workerd) goes with it.
   try {
     if (proc.child.pid !== undefined) process.kill(-proc.child.pid, "SIGKILL");
   } catch {
@@ -140,12 +146,9 @@ export function startRunner(
   verbose = false,
   name = "runner",
 ): ManagedProcess {
-  // One process (Node 22 with tsx's loader), not the tsx CLI wrapping a child, so a signal
-  // reaches the runner itself and its exit code is the runner's.
-  const node = resolve(REPO_ROOT, "node_modules/.bin/node");
   return launch(
     name,
-    node,
+    NODE,
     ["--import", "tsx", "gpu-runner/src/main.ts"],
     {
       UNCLIP_PORT: String(port),
@@ -158,15 +161,37 @@ export function startRunner(
   );
 }
 
-/** A tsconfig extending edge/tsconfig.json whose `paths` point the Worker at `bundle`. */
-export function edgeTsconfigFor(bundle: string, stateDir: string): string {
-  const file = resolve(stateDir, "edge-bundle.tsconfig.json");
-  const tsconfig = {
-    extends: resolve(REPO_ROOT, "edge/tsconfig.json"),
-    compilerOptions: { paths: { "unclip-bundle/*": [`${resolve(bundle)}/*`] } },
-  };
-  writeFileSync(file, `${JSON.stringify(tsconfig, null, 2)}\n`);
-  return file;
+/**
+ * The edge process (scripts/edge/main.ts): builds the Worker for `bundle` once and serves it
+ * with Miniflare. Edge and runners must serve the same bundle.
+ */
+export function startEdge(
+  port: number,
+  bundle: string,
+  stateDir: string,
+  vars: Record<string, string>,
+  verbose = false,
+): ManagedProcess {
+  return launch(
+    "edge",
+    NODE,
+    [
+      "--import",
+      "tsx",
+      "scripts/edge/main.ts",
+      "--bundle",
+      bundle,
+      "--state",
+      stateDir,
+      "--port",
+      String(port),
+      ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}=${value}`]),
+      ...(verbose ? ["--verbose"] : []),
+    ],
+    {},
+    port,
+    verbose,
+  );
 }
 
 export async function startStack(options: StackOptions = {}): Promise<Stack> {
@@ -188,41 +213,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     POOL_URL: runners.map((r) => r.url).join(","),
     ...options.edgeVars,
   };
-  const wrangler = resolve(REPO_ROOT, "node_modules/.bin/wrangler");
-  const edge = launch(
-    "edge",
-    wrangler,
-    [
-      "dev",
-      "--config",
-      "wrangler.toml",
-      "--ip",
-      "127.0.0.1",
-      "--port",
-      String(edgePort),
-      "--inspector-port",
-      String(await freePort()),
-      // Edge and runners must serve the same bundle: the Worker imports its manifest and
-      // tokenizer as `unclip-bundle/*`, mapped by tsconfig paths (see wrangler.toml).
-      "--tsconfig",
-      edgeTsconfigFor(bundle, stateDir),
-      "--persist-to",
-      resolve(stateDir, "wrangler"),
-      "--show-interactive-dev-session=false",
-      "--log-level",
-      "warn",
-      ...Object.entries(vars).flatMap(([k, v]) => ["--var", `${k}:${v}`]),
-    ],
-    {
-      WRANGLER_SEND_METRICS: "false",
-      WRANGLER_DISABLE_UPDATE_CHECK: "true",
-      NO_UPDATE_NOTIFIER: "1",
-      // Miniflare otherwise tries to download Request.cf data, which can't work offline.
-      CLOUDFLARE_CF_FETCH_ENABLED: "false",
-    },
-    edgePort,
-    verbose,
-  );
+  const edge = startEdge(edgePort, bundle, stateDir, vars, verbose);
 
   const all = [...runners, edge];
   const stop = async () => {

@@ -1,5 +1,5 @@
 // `npm start`: the whole service on this machine — gpu-runner(s) on the CPU with the default
-// bundle and the Worker under `wrangler dev` — until Ctrl-C.
+// bundle and the edge (the built Worker in Miniflare, scripts/edge) — until Ctrl-C.
 import { parseArgs } from "node:util";
 import { DEFAULT_BUNDLE, LOCAL_API_KEY, startStack } from "./stack.ts";
 
@@ -36,7 +36,7 @@ unclip-edge is up.
   playground  ${stack.edgeUrl}/
   API         ${stack.edgeUrl}/v1/images/generations   (OpenAPI: ${stack.edgeUrl}/openapi.json)
   runners     ${stack.runners.map((r) => r.url).join(", ")}
-  API key     ${LOCAL_API_KEY}   (local development only)
+  API key     ${LOCAL_API_KEY}   (local development only; more: npm run keys -- create <name>${values.state === ".state" ? "" : ` --state ${values.state}`})
 
   curl -s ${stack.edgeUrl}/v1/images/generations \\
     -H "Authorization: Bearer ${LOCAL_API_KEY}" -H "Content-Type: application/json" \\

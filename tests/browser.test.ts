@@ -65,7 +65,9 @@ describe.skipIf(process.env.UNCLIP_SKIP_BROWSER === "1")("playground in a real b
     ).toBe(true);
     expect(seen[seen.length - 1]).toBe(1);
     const firstSrc = await page.getByTestId("image-0").first().getAttribute("src");
-    expect(firstSrc).toMatch(/\/v1\/images\/[0-9a-f]{64}\/0\.png$/);
+    expect(firstSrc).toMatch(
+      /\/v1\/images\/[0-9a-f]{64}\/0\.png\?expires=\d+&signature=[0-9a-f]{64}$/,
+    );
     const firstImage = page.getByTestId("image-0").first();
     await expect
       .poll(() => firstImage.evaluate((img: HTMLImageElement) => img.naturalWidth))

@@ -1,12 +1,12 @@
 // Issue 5/6 fault tests against real processes: a runner that is down, too slow, killed with
-// SIGKILL or stopped with SIGTERM in the middle of a load, and the per-key token bucket.
-// Every request must end with an image or a retryable 503, and R2 must never hold a partial
-// entry (a key without all its images).
+// SIGKILL or stopped with SIGTERM while it holds jobs (observed on its /metrics, not assumed
+// from a timer), and the per-key token bucket. Every request must end with an image or a
+// retryable 503, and R2 must never hold a partial entry (a key without all its images).
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { freePort, type Stack, signal, startStack } from "../scripts/stack.ts";
-import { isPng, postJson, uniqueSeed } from "./support.ts";
+import { freePort, type ManagedProcess, type Stack, signal, startStack } from "../scripts/stack.ts";
+import { isPng, metricValue, postJson, signedImageUrl, uniqueSeed } from "./support.ts";
 
 const GENERATIONS = "/v1/images/generations";
 const stacks: Array<{ stack: Stack; dir: string }> = [];
@@ -28,7 +28,7 @@ afterAll(async () => {
 /** Every image of a key is stored, or none is. */
 async function expectWholeOrAbsent(edgeUrl: string, key: string, n: number, stored: boolean) {
   for (let i = 0; i < n; i++) {
-    const res = await fetch(`${edgeUrl}/v1/images/${key}/${i}.png`);
+    const res = await fetch(await signedImageUrl(edgeUrl, key, i));
     expect(res.status, `${key}/${i}.png`).toBe(stored ? 200 : 404);
     if (stored) expect(isPng(new Uint8Array(await res.arrayBuffer()))).toBe(true);
     else await res.arrayBuffer();
@@ -109,35 +109,107 @@ describe("when the runner is too slow for the edge's timeout", () => {
 });
 
 describe("a runner dies or is stopped under load", () => {
-  async function loadWhile(stack: Stack, count: number, during: () => void) {
-    const requests = Array.from({ length: count }, (_, i) =>
-      postJson(stack.edgeUrl, GENERATIONS, {
+  interface Tracked {
+    seed: number;
+    answer: Promise<Response>;
+    settled: boolean;
+  }
+
+  /** Sends `count` different two-image misses at once; each records when its answer came. */
+  function startLoad(stack: Stack, count: number): Tracked[] {
+    return Array.from({ length: count }, (_, i) => {
+      const seed = uniqueSeed();
+      const tracked: Tracked = { seed, answer: Promise.resolve(new Response()), settled: false };
+      tracked.answer = postJson(stack.edgeUrl, GENERATIONS, {
         prompt: i % 2 ? "a red circle on a blue background" : "two yellow triangles",
         n: 2,
         steps: 12,
-        seed: uniqueSeed(),
-      }),
-    );
-    setTimeout(during, 400);
-    return Promise.all(requests);
+        seed,
+      }).finally(() => {
+        tracked.settled = true;
+      });
+      return tracked;
+    });
   }
 
-  it("SIGKILL: every request ends with images or a retryable 503, nothing partial, then the survivor serves", async () => {
-    const stack = await stackWith({ runners: 2, edgeVars: { POOL_MAX_ATTEMPTS: "3" } });
-    const answers = await loadWhile(stack, 12, () => signal(stack.runners[0], "SIGKILL"));
-    let ok = 0;
-    for (const res of answers) {
-      const key = res.headers.get("x-unclip-cache-key")!;
-      if (res.status === 200) {
-        ok++;
-        await res.arrayBuffer();
-        await expectWholeOrAbsent(stack.edgeUrl, key, 2, true);
-      } else {
-        await expectRetryable503(res);
-        await expectWholeOrAbsent(stack.edgeUrl, key, 2, false);
+  /**
+   * Polls a runner's /metrics until it holds at least `images` images (queued or being
+   * generated), and returns how many it held. Fails if the load finished first: a signal
+   * sent then would prove nothing.
+   */
+  async function whenHolding(runner: ManagedProcess, load: Tracked[], images: number) {
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline && !load.every((r) => r.settled)) {
+      const held = await metricValue(runner.url, "unclip_queue_depth");
+      if (held >= images) return held;
+      await new Promise((r) => setTimeout(r, 10));
+    }
+    throw new Error(`${runner.name} never held ${images} images while the load ran`);
+  }
+
+  /** Waits until no answer has arrived for `quietMs` and the runner's queue is empty. */
+  async function untilSettledExceptOn(load: Tracked[], busy: ManagedProcess, quietMs: number) {
+    let settled = load.filter((r) => r.settled).length;
+    let quietSince = Date.now();
+    const deadline = Date.now() + 60_000;
+    while (Date.now() < deadline) {
+      await new Promise((r) => setTimeout(r, 100));
+      const now = load.filter((r) => r.settled).length;
+      if (now !== settled) {
+        settled = now;
+        quietSince = Date.now();
+      } else if (
+        Date.now() - quietSince >= quietMs &&
+        (await metricValue(busy.url, "unclip_queue_depth")) === 0
+      ) {
+        return;
       }
     }
-    expect(ok).toBeGreaterThan(0);
+    throw new Error("the load never settled on the survivor");
+  }
+
+  async function expectEndedWell(stack: Stack, res: Response): Promise<boolean> {
+    const key = res.headers.get("x-unclip-cache-key")!;
+    if (res.status === 200) {
+      await res.arrayBuffer();
+      await expectWholeOrAbsent(stack.edgeUrl, key, 2, true);
+      return true;
+    }
+    await expectRetryable503(res);
+    await expectWholeOrAbsent(stack.edgeUrl, key, 2, false);
+    return false;
+  }
+
+  it("SIGKILL: the requests the killed runner held end with the survivor's images or a retryable 503, nothing partial", async () => {
+    const stack = await stackWith({ runners: 2, edgeVars: { POOL_MAX_ATTEMPTS: "3" } });
+    const [doomed, survivor] = stack.runners;
+    const load = startLoad(stack, 12);
+    const heldImages = await whenHolding(doomed, load, 2);
+    // Frozen first, so that nothing it holds can finish between looking and killing: the
+    // requests still waiting once the survivor is done are exactly those the doomed runner
+    // held (in its queue or its socket), and the kill lands on them.
+    signal(doomed, "SIGSTOP");
+    await untilSettledExceptOn(load, survivor, 1_000);
+    const held = load.filter((r) => !r.settled);
+    expect(heldImages).toBeGreaterThanOrEqual(2);
+    expect(held.length).toBeGreaterThan(0);
+    const survivorJobsBefore = await metricValue(survivor.url, "unclip_jobs_total");
+    signal(doomed, "SIGKILL");
+
+    const answers = await Promise.all(load.map((r) => r.answer));
+    const survivorJobsAfter = await metricValue(survivor.url, "unclip_jobs_total");
+    let heldWithImages = 0;
+    for (const [i, res] of answers.entries()) {
+      const withImages = await expectEndedWell(stack, res);
+      if (withImages && held.includes(load[i])) heldWithImages++;
+    }
+    // The dead runner made none of them: every held request with images was a job on the
+    // survivor, accepted after the kill.
+    expect(survivorJobsAfter - survivorJobsBefore).toBeGreaterThanOrEqual(heldWithImages);
+    expect(heldWithImages).toBeGreaterThan(0);
+    console.log(
+      `SIGKILL: ${doomed.name} held ${heldImages} images; ${held.length} of ${load.length} requests waited on it, ${heldWithImages} ended with the survivor's images`,
+    );
     for (let i = 0; i < 3; i++) {
       const res = await postJson(stack.edgeUrl, GENERATIONS, {
         prompt: "a white square",
@@ -154,12 +226,15 @@ describe("a runner dies or is stopped under load", () => {
     const exited = new Promise<number | null>((r) =>
       draining.child.once("exit", (code) => r(code)),
     );
-    const answers = await loadWhile(stack, 10, () => signal(draining, "SIGTERM"));
+    const load = startLoad(stack, 10);
+    await whenHolding(draining, load, 2);
+    signal(draining, "SIGTERM");
+    const answers = await Promise.all(load.map((r) => r.answer));
     expect(answers.map((r) => r.status)).toEqual(Array(10).fill(200));
-    for (const res of answers) {
-      await res.arrayBuffer();
-      await expectWholeOrAbsent(stack.edgeUrl, res.headers.get("x-unclip-cache-key")!, 2, true);
-    }
+    for (const res of answers) expect(await expectEndedWell(stack, res)).toBe(true);
     expect(await exited).toBe(0);
+    // What it held when the signal came, in its own words (gpu-runner/src/main.ts).
+    const drained = draining.log.join("").match(/SIGTERM: draining (\d+) held image/);
+    expect(Number(drained?.[1])).toBeGreaterThan(0);
   });
 });

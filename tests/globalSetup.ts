@@ -1,11 +1,8 @@
-// One shared stack (1 runner + the Worker) for the cross-part tests that don't kill
-// processes; fault tests start stacks of their own inside the same state folder.
+// One shared stack (1 runner + the edge) for the cross-part tests that don't kill processes;
+// fault tests start stacks of their own inside the same run folder.
 //
-// `wrangler dev` bundles with esbuild in watch mode, and esbuild watches the listing of every
-// directory it resolved through (the repo root and its parents, /tmp in a clone under /tmp).
-// A folder appearing there mid-run triggered a rebuild that deadlocked esbuild and took the
-// Worker down. So everything the run creates goes below .state/e2e (made before any stack
-// starts): state folders, TMPDIR for every process (Chromium's profile, mkdtemp), artifacts.
+// Everything a run creates lives below .state/e2e/run-* (state folders, TMPDIR for every
+// process: Chromium's profile, mkdtemp) and goes with it at teardown.
 import { mkdirSync, mkdtempSync, rmSync } from "node:fs";
 import { resolve } from "node:path";
 import type { TestProject } from "vitest/node";
@@ -15,7 +12,7 @@ let stack: Stack | undefined;
 let runDir: string | undefined;
 
 export async function setup(project: TestProject) {
-  for (const dir of [".wrangler/tmp", "test-artifacts", ".state/e2e"]) {
+  for (const dir of ["test-artifacts", ".state/e2e"]) {
     mkdirSync(resolve(REPO_ROOT, dir), { recursive: true });
   }
   runDir = mkdtempSync(resolve(REPO_ROOT, ".state/e2e/run-"));

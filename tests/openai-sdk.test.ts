@@ -40,6 +40,23 @@ describe("the official openai SDK against the local stack", () => {
     expect(result.data).toHaveLength(2);
   });
 
+  it("lists the served bundle and dall-e-2 with models.list, and refuses other models", async () => {
+    const models = await client.models.list();
+    const ids = models.data.map((model) => model.id);
+    expect(ids).toHaveLength(2);
+    expect(ids[0]).toMatch(/^tiny-test@/);
+    expect(ids[1]).toBe("dall-e-2");
+    const dallE2 = await client.images.generate({ prompt: "a red circle", model: "dall-e-2" });
+    expect(dallE2.data).toHaveLength(1);
+    const byId = await client.images.generate({ prompt: "a red circle", model: ids[0] });
+    expect(byId.data).toHaveLength(1);
+    const unknown = await client.images
+      .generate({ prompt: "a red circle", model: "dall-e-3" })
+      .catch((e) => e);
+    expect(unknown).toBeInstanceOf(OpenAI.NotFoundError);
+    expect(unknown.code).toBe("model_not_found");
+  });
+
   it("raises the SDK's own error classes", async () => {
     await expect(client.images.generate({ prompt: "a", n: 11 })).rejects.toBeInstanceOf(
       OpenAI.BadRequestError,
@@ -58,7 +75,7 @@ describe("the official openai SDK against the local stack", () => {
         image: await toFile(Buffer.from("GIF89a"), "x.gif", { type: "image/gif" }),
       })
       .catch((e) => e);
-    expect(notPng).toBeInstanceOf(OpenAI.APIError);
-    expect([400, 415]).toContain(notPng.status);
+    expect(notPng).toBeInstanceOf(OpenAI.BadRequestError);
+    expect(notPng.code).toBe("invalid_image_format");
   });
 });

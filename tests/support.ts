@@ -1,5 +1,16 @@
 // Helpers for the cross-part tests: talking to the edge and reading a runner's metrics.
+import { grantQuery, signImageObject } from "../edge/src/cache/signedUrl.ts";
 import { LOCAL_API_KEY } from "../scripts/stack.ts";
+
+/** wrangler.toml's local IMAGE_URL_SECRET: tests sign image URLs the way the edge does. */
+export const LOCAL_IMAGE_URL_SECRET = "dev-image-url-secret-local-only";
+
+/** A fresh signed URL for a stored image, for tests that look objects up by cache key. */
+export async function signedImageUrl(edgeUrl: string, key: string, index: number) {
+  const name = `${key}/${index}.png`;
+  const grant = await signImageObject(LOCAL_IMAGE_URL_SECRET, name, 600);
+  return `${edgeUrl}/v1/images/${name}?${grantQuery(grant)}`;
+}
 
 export const PNG_MAGIC = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
 

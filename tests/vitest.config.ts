@@ -1,5 +1,5 @@
-// Cross-part tests: the real Worker under `wrangler dev` (Miniflare's local R2/KV/DO) talking
-// to real gpu-runner processes on the tiny bundle. Files run one at a time: each starts
+// Cross-part tests: the built Worker in Miniflare (local R2/KV/Durable Objects, scripts/edge)
+// talking to real gpu-runner processes on the tiny bundle. Files run one at a time: each starts
 // processes, and this machine has two cores.
 import { defineProject } from "vitest/config";
 

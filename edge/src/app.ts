@@ -3,12 +3,14 @@
 import { Hono } from "hono";
 import { servedBundle } from "./bundle/index.ts";
 import { ApiError, errorResponse } from "./errors.ts";
+import { cors } from "./middleware/cors/index.ts";
 import { playgroundPage } from "./playground/page.ts";
 import { generations } from "./routes/generations.ts";
 import { health } from "./routes/health.ts";
 import { images } from "./routes/images.ts";
 import { interpolations } from "./routes/interpolations.ts";
 import { jobs } from "./routes/jobs.ts";
+import { models } from "./routes/models.ts";
 import { openApiDocument } from "./routes/openapi.ts";
 import { variations } from "./routes/variations.ts";
 import type { AppEnv } from "./types.ts";
@@ -21,9 +23,11 @@ const routeMethods: Array<[RegExp, string[]]> = [
   [/^\/v1\/images\/(generations|variations|interpolations)$/, ["POST"]],
   [/^\/v1\/images\/[0-9a-f]{64}\/[0-9]+\.png$/, ["GET", "HEAD"]],
   [/^\/v1\/jobs\/[^/]+(\/events)?$/, ["GET", "HEAD"]],
+  [/^\/v1\/models(\/.+)?$/, ["GET", "HEAD"]],
 ];
 
 export const app = new Hono<AppEnv>()
+  .use(cors)
   .get("/", (c) => c.html(playgroundPage({ sizes: servedBundle.sizes, bundleId: servedBundle.id })))
   .get("/openapi.json", (c) => c.json(openApiDocument(new URL(c.req.url).origin)))
   .route("/", health)
@@ -31,7 +35,8 @@ export const app = new Hono<AppEnv>()
   .route("/", variations)
   .route("/", interpolations)
   .route("/", images)
-  .route("/", jobs);
+  .route("/", jobs)
+  .route("/", models);
 
 app.notFound((c) => {
   const path = new URL(c.req.url).pathname;

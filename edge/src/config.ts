@@ -16,6 +16,20 @@ const commaList = z
       .filter((item) => item.length > 0),
   );
 
+/** "*", an origin ("https://app.example.com", "http://127.0.0.1:5173"), or any port of a host
+ *  ("http://localhost:*"); browsers send origins in lowercase ASCII, so matching is exact. */
+const corsOriginPattern = z
+  .string()
+  .transform((s) => s.toLowerCase())
+  .pipe(
+    z
+      .string()
+      .regex(
+        /^(\*|https?:\/\/(\[[0-9a-f:.]+\]|[a-z0-9.-]+)(:([0-9]{1,5}|\*))?)$/,
+        'must be "*" or origins like "https://app.example.com" or "http://localhost:*", without a path',
+      ),
+  );
+
 export const edgeConfigSchema = z.object({
   POOL_URL: commaList.pipe(
     z
@@ -40,6 +54,13 @@ export const edgeConfigSchema = z.object({
     .default("true")
     .transform((v) => v === "true"),
   BLOCKED_TERMS: commaList,
+  // Browser origins granted CORS (middleware/cors); empty: none (see edge/README.md).
+  CORS_ALLOWED_ORIGINS: commaList.pipe(z.array(corsOriginPattern)),
+  // Signs the expiring image URLs (cache/signedUrl.ts): a secret in production.
+  IMAGE_URL_SECRET: z
+    .string({ error: "is not set" })
+    .min(16, "must be at least 16 characters (a secret that signs image URLs)"),
+  IMAGE_URL_TTL_SECONDS: positiveInt(3600),
 });
 
 export type EdgeConfig = z.infer<typeof edgeConfigSchema>;

@@ -13,8 +13,10 @@ beforeEach(() => {
 });
 afterEach(() => pool.restore());
 
-type Images = { data: Array<{ url?: string; b64_json?: string }> };
+type Images = { created?: number; data: Array<{ url?: string; b64_json?: string }> };
 const local = (url: string) => url.replace(/^https?:\/\/[^/]+/, ORIGIN);
+/** An answer's image URLs without their grant (the expiry moves on with the clock). */
+const paths = (body: Images) => body.data.map((d) => d.url?.split("?")[0]);
 
 describe("cache of repeat prompts", () => {
   it("answers a repeat from R2 without calling the pool", async () => {
@@ -25,10 +27,9 @@ describe("cache of repeat prompts", () => {
     const second = await generate(body);
     expect(second.headers.get("x-unclip-cache")).toBe("hit");
     expect(pool.calls).toHaveLength(1);
-    expect(await second.json()).toEqual({
-      created: expect.any(Number),
-      data: ((await first.json()) as Images).data,
-    });
+    const repeat = (await second.json()) as Images;
+    expect(repeat.created).toEqual(expect.any(Number));
+    expect(paths(repeat)).toEqual(paths((await first.json()) as Images));
   });
 
   it("shares a key between prompts the tokenizer maps to the same ids", async () => {
@@ -59,6 +60,30 @@ describe("cache of repeat prompts", () => {
     );
   });
 
+  it("keys on the sampler: the manifest's default is resolved, another sampler is another key", async () => {
+    const seed = uniqueSeed();
+    const implicit = await generate({ prompt: "a red square", seed });
+    const call = pool.calls[0].body;
+    // The pool is told every stage's sampler (the tiny bundle's manifest names none: DDIM).
+    expect([call.prior_sampler, call.decoder_sampler, call.upsampler_sampler]).toEqual([
+      "ddim",
+      "ddim",
+      "ddim",
+    ]);
+    const explicit = await generate({ prompt: "a red square", seed, sampler: "ddim" });
+    expect(explicit.headers.get("x-unclip-cache")).toBe("hit");
+    const other = await generate({ prompt: "a red square", seed, sampler: "dpmpp_2m" });
+    expect(other.headers.get("x-unclip-cache")).toBe("miss");
+    expect(other.headers.get("x-unclip-cache-key")).not.toBe(
+      implicit.headers.get("x-unclip-cache-key"),
+    );
+    expect(pool.calls[1].body).toMatchObject({
+      prior_sampler: "dpmpp_2m",
+      decoder_sampler: "dpmpp_2m",
+      upsampler_sampler: "dpmpp_2m",
+    });
+  });
+
   it("derives the seed from the key: no seed is deterministic and cached", async () => {
     const prompt = "a green triangle on a red background";
     const first = await generate({ prompt, size: "512x512" });
@@ -87,7 +112,7 @@ describe("cache of repeat prompts", () => {
     expect(responses.map((r) => r.status)).toEqual(Array(10).fill(200));
     expect(pool.calls).toHaveLength(1);
     const bodies = (await Promise.all(responses.map((r) => r.json()))) as Images[];
-    for (const b of bodies) expect(b.data).toEqual(bodies[0].data);
+    for (const b of bodies) expect(paths(b)).toEqual(paths(bodies[0]));
   });
 
   it("stores <key>/<i>.png with bundle, seed, params and created metadata", async () => {
@@ -117,14 +142,18 @@ describe("cache of repeat prompts", () => {
 });
 
 describe("GET /v1/images/<key>/<i>.png", () => {
-  it("serves the PNG with an ETag and immutable caching, and 304 for If-None-Match", async () => {
+  it("serves the PNG with an ETag, caching for the URL's lifetime, and 304 for If-None-Match", async () => {
     const res = await generate({ prompt: "a red circle", seed: uniqueSeed() });
     const url = local(((await res.json()) as Images).data[0].url!);
-    expect(url).toMatch(/\/v1\/images\/[0-9a-f]{64}\/0\.png$/);
+    expect(url).toMatch(/\/v1\/images\/[0-9a-f]{64}\/0\.png\?expires=\d+&signature=[0-9a-f]{64}$/);
     const image = await SELF.fetch(url);
     expect(image.status).toBe(200);
     expect(image.headers.get("content-type")).toBe("image/png");
-    expect(image.headers.get("cache-control")).toBe("public, max-age=31536000, immutable");
+    const maxAge = Number(
+      /^public, max-age=(\d+), immutable$/.exec(image.headers.get("cache-control")!)?.[1],
+    );
+    expect(maxAge).toBeGreaterThan(3590);
+    expect(maxAge).toBeLessThanOrEqual(3600);
     const etag = image.headers.get("etag")!;
     expect(etag).toMatch(/^".+"$/);
     await image.arrayBuffer();
@@ -150,9 +179,12 @@ describe("GET /v1/images/<key>/<i>.png", () => {
     expect(post.headers.get("allow")).toBe("GET, HEAD");
   });
 
-  it("answers a JSON 404 for an image that does not exist", async () => {
-    const res = await SELF.fetch(`${ORIGIN}/v1/images/${"0".repeat(64)}/0.png`);
-    expect(res.status).toBe(404);
-    expect((await errorOf(res)).code).toBe("image_not_found");
+  it("answers a JSON 404 for a signed URL whose object is gone", async () => {
+    const res = await generate({ prompt: "a red circle", seed: uniqueSeed() });
+    const url = local(((await res.json()) as Images).data[0].url!);
+    await env.IMAGES.delete(`${res.headers.get("x-unclip-cache-key")}/0.png`);
+    const gone = await SELF.fetch(url);
+    expect(gone.status).toBe(404);
+    expect((await errorOf(gone)).code).toBe("image_not_found");
   });
 });

@@ -33,7 +33,9 @@ describe("the official openai SDK", () => {
       ...({ seed } as object),
     });
     expect(urls.data).toHaveLength(2);
-    expect(urls.data?.[0].url).toMatch(/^https:\/\/edge\.test\/v1\/images\/[0-9a-f]{64}\/0\.png$/);
+    expect(urls.data?.[0].url).toMatch(
+      /^https:\/\/edge\.test\/v1\/images\/[0-9a-f]{64}\/0\.png\?expires=\d+&signature=[0-9a-f]{64}$/,
+    );
     const inline = await client().images.generate({
       prompt: "a red circle",
       response_format: "b64_json",
@@ -62,8 +64,10 @@ describe("the official openai SDK", () => {
     const unsupported = await client()
       .images.createVariation({ image: notPng })
       .catch((e: unknown) => e);
-    expect(unsupported).toBeInstanceOf(OpenAI.APIError);
-    expect((unsupported as InstanceType<typeof OpenAI.APIError>).status).toBe(415);
+    expect(unsupported).toBeInstanceOf(OpenAI.BadRequestError);
+    expect((unsupported as InstanceType<typeof OpenAI.BadRequestError>).code).toBe(
+      "invalid_image_format",
+    );
 
     const unauthenticated = await client("sk-wrong")
       .images.generate({ prompt: "a red circle" })

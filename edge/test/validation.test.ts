@@ -51,6 +51,7 @@ describe("POST /v1/images/generations validation", () => {
     [{ prompt: "a", steps: 251 }, "steps"],
     [{ prompt: "a", prior_steps: 2.5 }, "prior_steps"],
     [{ prompt: "a", prior_guidance_scale: 21 }, "prior_guidance_scale"],
+    [{ prompt: "a", sampler: "euler" }, "sampler"],
     [{ prompt: "a", decoder_guidance_scale: "high" }, "decoder_guidance_scale"],
     [{ prompt: "a", user: 5 }, "user"],
     [{ prompt: "a", async: "yes" }, "async"],

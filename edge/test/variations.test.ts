@@ -32,7 +32,9 @@ const pngBlob = (bytes: Uint8Array) => new Blob([bytes], { type: "image/png" });
 
 async function expectError(res: Response, status: number, param: string | null) {
   expect(res.status).toBe(status);
-  const body = (await res.json()) as { error: { param: string | null; message: string } };
+  const body = (await res.json()) as {
+    error: { param: string | null; message: string; code: string | null };
+  };
   expect(body.error.param).toBe(param);
   expect(pool.calls).toHaveLength(0);
   return body.error;
@@ -65,11 +67,12 @@ describe("POST /v1/images/variations", () => {
     expect(pool.calls).toHaveLength(2);
   });
 
-  it("refuses a file that is not a PNG with 415 naming image", async () => {
+  it("refuses a file that is not a PNG with 400 naming image", async () => {
     const jpeg = new Blob([new Uint8Array([0xff, 0xd8, 0xff, 0xe0, 0, 0x10])], {
       type: "image/png",
     });
-    await expectError(await variation({ image: jpeg }), 415, "image");
+    const error = await expectError(await variation({ image: jpeg }), 400, "image");
+    expect(error.code).toBe("invalid_image_format");
   });
 
   it("refuses a non-square PNG, read from its header", async () => {
@@ -95,10 +98,10 @@ describe("POST /v1/images/variations", () => {
     await expectError(await variation({ image: pngBlob(truncated) }), 400, "image");
   });
 
-  it("refuses an image over 4 MB with 413 naming image", async () => {
+  it("refuses an image over 4 MB with 400 naming image, as OpenAI does", async () => {
     const big = new Uint8Array(MAX_VARIATION_IMAGE_BYTES + 1);
     big.set(pngHeaderOnly(32, 32));
-    await expectError(await variation({ image: pngBlob(big) }), 413, "image");
+    await expectError(await variation({ image: pngBlob(big) }), 400, "image");
   });
 
   it("refuses a missing image, an image sent as text, and bad fields, naming them", async () => {
@@ -116,7 +119,7 @@ describe("POST /v1/images/variations", () => {
     await expectError(await variation({ image: png, prompt: "x" }), 400, "prompt");
   });
 
-  it("refuses a body that is not valid multipart, and JSON, with 400 and 415", async () => {
+  it("refuses a body that is not valid multipart, and JSON, with 400", async () => {
     const broken = await SELF.fetch(`${ORIGIN}/v1/images/variations`, {
       method: "POST",
       headers: {
@@ -131,6 +134,6 @@ describe("POST /v1/images/variations", () => {
       headers: { authorization: "Bearer sk-local-dev", "content-type": "application/json" },
       body: "{}",
     });
-    await expectError(json, 415, null);
+    expect((await expectError(json, 400, null)).code).toBe("unsupported_content_type");
   });
 });

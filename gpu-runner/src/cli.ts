@@ -4,7 +4,12 @@
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { base64FromBytes, bytesFromBase64, type PoolProgressEvent } from "@unclip/shared";
+import {
+  base64FromBytes,
+  bytesFromBase64,
+  type PoolProgressEvent,
+  samplerSchema,
+} from "@unclip/shared";
 import { RunnerError } from "./errors.ts";
 import { startInProcessRunner } from "./inProcess.ts";
 import type { JobRequest } from "./runner.ts";
@@ -16,6 +21,7 @@ const usage = `usage: npm run generate -- "<prompt>" [options]
   --steps <n>             decoder steps (default: the bundle's)
   --prior-steps <n>       prior steps (default: the bundle's)
   --upsampler-steps <n>   upsampler steps (default: the bundle's)
+  --sampler <name>        ddim | dpmpp_2m for every stage (default: each stage's, from the bundle)
   --guidance <s>          decoder guidance scale (default: the bundle's)
   --prior-guidance <s>    prior guidance scale (default: the bundle's)
   --model <dir>           model bundle (default: $UNCLIP_BUNDLE or models/tiny-test)
@@ -45,6 +51,7 @@ async function main(): Promise<void> {
       steps: { type: "string" },
       "prior-steps": { type: "string" },
       "upsampler-steps": { type: "string" },
+      sampler: { type: "string" },
       guidance: { type: "string" },
       "prior-guidance": { type: "string" },
       model: { type: "string" },
@@ -68,6 +75,7 @@ async function main(): Promise<void> {
   const { stages } = bundle.manifest;
   const num = (v: string | undefined, fallback: number) => (v === undefined ? fallback : Number(v));
   const seed = num(values.seed, Math.floor(Math.random() * 2 ** 32));
+  const sampler = values.sampler === undefined ? undefined : samplerSchema.parse(values.sampler);
   const rendering = {
     bundle: bundle.id,
     seed,
@@ -75,10 +83,12 @@ async function main(): Promise<void> {
     decoder_steps: num(values.steps, stages.decoder.default_steps),
     decoder_guidance_scale: num(values.guidance, stages.decoder.default_guidance),
     ...(values["upsampler-steps"] ? { upsampler_steps: Number(values["upsampler-steps"]) } : {}),
+    ...(sampler ? { decoder_sampler: sampler, upsampler_sampler: sampler } : {}),
   };
   const text = {
     prior_steps: num(values["prior-steps"], stages.prior.default_steps),
     prior_guidance_scale: num(values["prior-guidance"], stages.prior.default_guidance),
+    ...(sampler ? { prior_sampler: sampler } : {}),
   };
   const n = num(values.n, 1);
   const job: JobRequest = values.image

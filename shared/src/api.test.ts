@@ -60,6 +60,7 @@ describe("generation request schema", () => {
     [{ prompt: "a", prior_guidance_scale: 21 }, "prior_guidance_scale", /at most 20/],
     [{ prompt: "a", decoder_guidance_scale: "high" }, "decoder_guidance_scale", /number/],
     [{ prompt: "a", quality: "hd" }, "quality", /Unrecognized request argument/],
+    [{ prompt: "a", sampler: "euler" }, "sampler", /"ddim", "dpmpp_2m"/],
   ])("rejects %j naming %s and the reason", (body, param, reason) => {
     const error = errorOf(generationRequestSchema.safeParse(body));
     expect(error.param).toBe(param);
@@ -90,6 +91,8 @@ describe("variation fields schema", () => {
     expect(errorOf(variationFieldsSchema.safeParse({ n: "many" })).param).toBe("n");
     expect(errorOf(variationFieldsSchema.safeParse({ n: "12" })).message).toMatch(/at most 10/);
     expect(errorOf(variationFieldsSchema.safeParse({ prompt: "x" })).param).toBe("prompt");
+    expect(variationFieldsSchema.parse({ sampler: "ddim" }).sampler).toBe("ddim");
+    expect(errorOf(variationFieldsSchema.safeParse({ sampler: "DDIM" })).param).toBe("sampler");
   });
 });
 

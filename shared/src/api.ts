@@ -2,6 +2,7 @@
 // steps, interpolation, text diffs, async jobs). The edge validates with these; the OpenAPI
 // document and the playground are derived from them.
 import { z } from "zod";
+import { samplerNameSchema } from "./manifest.ts";
 
 /** Sizes every bundle answers (the native output is resampled to them). */
 export const PUBLIC_SIZES = ["256x256", "512x512", "1024x1024"] as const;
@@ -44,6 +45,14 @@ const stepsSchema = z
   .min(1, "must be at least 1")
   .max(250, "must be at most 250");
 
+/**
+ * Extension: the sampler of every diffusion stage. Absent: each stage's own default from the
+ * manifest (with its default step count); "ddim" reproduces the pre-DPM-Solver images.
+ */
+export const samplerSchema = z.enum(samplerNameSchema.options, {
+  error: `must be one of ${samplerNameSchema.options.map((s) => `"${s}"`).join(", ")}`,
+});
+
 export const responseFormatSchema = z.enum(["url", "b64_json"], {
   error: 'must be "url" or "b64_json"',
 });
@@ -53,6 +62,7 @@ const renderingParams = {
   size: imageSizeSchema.optional(),
   seed: seedSchema.optional(),
   steps: stepsSchema.optional(),
+  sampler: samplerSchema.optional(),
   decoder_guidance_scale: guidanceSchema.optional(),
 };
 
@@ -65,8 +75,8 @@ const textParams = {
 const deliveryParams = {
   response_format: responseFormatSchema.default("url"),
   user: z.string().max(256, "must be at most 256 characters").optional(),
-  // The SDK sends `model`; we serve one bundle and accept any name for it.
-  model: z.string().max(256).nullable().optional(),
+  // The served bundle's id or "dall-e-2"; the edge answers any other name 404 model_not_found.
+  model: z.string({ error: "must be a string" }).max(256).nullable().optional(),
 };
 
 /** POST /v1/images/generations (JSON). */
@@ -85,6 +95,7 @@ export const variationFieldsSchema = z.strictObject({
   size: imageSizeSchema.optional(),
   seed: z.coerce.number({ error: "must be an integer" }).pipe(seedSchema).optional(),
   steps: z.coerce.number({ error: "must be an integer" }).pipe(stepsSchema).optional(),
+  sampler: samplerSchema.optional(),
   decoder_guidance_scale: z.coerce
     .number({ error: "must be a number" })
     .pipe(guidanceSchema)
@@ -160,3 +171,21 @@ export function sizesFor(nativeResolution: number): string[] {
 export function sideOf(size: string): number {
   return Number.parseInt(size.split("x")[0], 10);
 }
+
+/** GET /v1/models/{id}: OpenAI's model object. */
+export const modelSchema = z.object({
+  id: z.string(),
+  object: z.literal("model"),
+  /** Unix seconds. */
+  created: z.number().int(),
+  owned_by: z.string(),
+});
+
+/** GET /v1/models. */
+export const modelListSchema = z.object({
+  object: z.literal("list"),
+  data: z.array(modelSchema),
+});
+
+export type Model = z.infer<typeof modelSchema>;
+export type ModelList = z.infer<typeof modelListSchema>;

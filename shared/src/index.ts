@@ -1,5 +1,6 @@
 // The contracts between the edge and the pool, as code. Nothing Node-only or Workers-only.
 export * from "./api.ts";
+export * from "./apiKeys.ts";
 export * from "./bytes.ts";
 export * from "./cacheKey.ts";
 export * from "./errors.ts";

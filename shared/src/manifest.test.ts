@@ -76,6 +76,22 @@ describe("bundle manifest schema (Contract 4)", () => {
     expect(manifest.sources).toEqual([]);
   });
 
+  it("reads a manifest without sampler fields as DDIM everywhere, and takes dpmpp_2m per stage", () => {
+    const old = bundleManifestSchema.parse(exampleManifest);
+    expect(
+      [old.stages.prior, old.stages.decoder, ...old.stages.upsamplers].map((s) => s.sampler),
+    ).toEqual(["ddim", "ddim", "ddim"]);
+    const next = structuredClone(exampleManifest) as typeof exampleManifest & {
+      stages: { decoder: { sampler?: string } };
+    };
+    next.stages.decoder.sampler = "dpmpp_2m";
+    expect(bundleManifestSchema.parse(next).stages.decoder.sampler).toBe("dpmpp_2m");
+    next.stages.decoder.sampler = "euler";
+    const result = bundleManifestSchema.safeParse(next);
+    expect(result.success).toBe(false);
+    expect(result.error?.issues[0].path).toEqual(["stages", "decoder", "sampler"]);
+  });
+
   it("names the field when an upsampler does not take the previous stage's resolution", () => {
     const broken = structuredClone(exampleManifest);
     broken.stages.upsamplers[0].input_resolution = 8;

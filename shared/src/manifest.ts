@@ -19,6 +19,13 @@ export const noiseScheduleSchema = z.strictObject({
 /** What the denoising network predicts: the noise, the clean sample, or v (Salimans & Ho 2022). */
 export const predictionTypeSchema = z.enum(["eps", "x0", "v"]);
 
+/**
+ * How a stage walks its respaced timesteps: "ddim" (Song et al. 2021) or "dpmpp_2m"
+ * (DPM-Solver++(2M), Lu et al. 2022: the same ODE in far fewer steps). Manifests written
+ * before the field existed mean "ddim".
+ */
+export const samplerNameSchema = z.enum(["ddim", "dpmpp_2m"]);
+
 const onnxStage = {
   file: z.string().min(1),
   sha256: sha256Hex,
@@ -30,6 +37,8 @@ const diffusionStage = {
   ...onnxStage,
   schedule: noiseScheduleSchema,
   prediction: predictionTypeSchema,
+  /** The sampler `default_steps` is meant for; requests may pick another one. */
+  sampler: samplerNameSchema.default("ddim"),
   default_steps: z.number().int().min(1).max(1000),
   default_guidance: z.number().min(0).max(50),
 };
@@ -101,6 +110,7 @@ export const bundleManifestSchema = z
 export type TensorSpec = z.infer<typeof tensorSpecSchema>;
 export type NoiseSchedule = z.infer<typeof noiseScheduleSchema>;
 export type PredictionType = z.infer<typeof predictionTypeSchema>;
+export type SamplerName = z.infer<typeof samplerNameSchema>;
 export type PriorStage = z.infer<typeof priorStageSchema>;
 export type DecoderStage = z.infer<typeof decoderStageSchema>;
 export type UpsamplerStage = z.infer<typeof upsamplerStageSchema>;

@@ -3,6 +3,7 @@
 // never guesses and the cache key covers exactly what the pool renders.
 import { z } from "zod";
 import { imageSizeSchema, MAX_IMAGES_PER_REQUEST, promptSchema, seedSchema } from "./api.ts";
+import { samplerNameSchema } from "./manifest.ts";
 
 export const POOL_PATHS = {
   generate: "/v1/generate",
@@ -22,6 +23,9 @@ const rendering = {
   decoder_steps: steps,
   decoder_guidance_scale: guidance,
   upsampler_steps: steps.optional(),
+  /** Sampler per stage; absent: the stage's manifest `sampler` (the edge always resolves it). */
+  decoder_sampler: samplerNameSchema.optional(),
+  upsampler_sampler: samplerNameSchema.optional(),
   /** For tracing only: the edge's cache key of this job. */
   cache_key: z
     .string()
@@ -35,6 +39,7 @@ const textRendering = {
   ...rendering,
   prior_steps: steps,
   prior_guidance_scale: guidance,
+  prior_sampler: samplerNameSchema.optional(),
 };
 
 export const poolGenerateRequestSchema = z.strictObject({

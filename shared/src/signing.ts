@@ -24,6 +24,16 @@ async function hmacKey(secret: string): Promise<CryptoKey> {
   );
 }
 
+/** HMAC-SHA256 of a text under a secret, as lowercase hex (also signs the edge's image URLs). */
+export async function hmacSha256Hex(secret: string, message: string): Promise<string> {
+  const mac = await crypto.subtle.sign(
+    "HMAC",
+    await hmacKey(secret),
+    utf8(message) as BufferSource,
+  );
+  return toHex(mac);
+}
+
 export async function canonicalString(req: SignableRequest, timestamp: number): Promise<string> {
   return `${req.method.toUpperCase()}\n${req.path}\n${timestamp}\n${await sha256Hex(req.body)}`;
 }
@@ -33,13 +43,7 @@ export async function signatureFor(
   req: SignableRequest,
   timestamp: number,
 ): Promise<string> {
-  const key = await hmacKey(secret);
-  const mac = await crypto.subtle.sign(
-    "HMAC",
-    key,
-    utf8(await canonicalString(req, timestamp)) as BufferSource,
-  );
-  return toHex(mac);
+  return hmacSha256Hex(secret, await canonicalString(req, timestamp));
 }
 
 /** Headers to add to a pool request. */

@@ -1,5 +1,6 @@
 // Generated hostile requests for the edge (fast-check arbitraries) and the check every answer
 // must pass: never a 5xx, and every non-success is a well-formed OpenAI error object.
+import { connect } from "node:net";
 import fc from "fast-check";
 import { LOCAL_API_KEY } from "../../scripts/stack.ts";
 import { PNG_MAGIC, pngHeader } from "../support.ts";
@@ -19,6 +20,11 @@ const paths = fc.oneof(
     "/v1/jobs/job_x",
     "/v1/jobs/job_x/events",
     `/v1/images/${"a".repeat(64)}/0.png`,
+    `/v1/images/${"a".repeat(64)}/0.png?expires=99999999999&signature=${"0".repeat(64)}`,
+    `/v1/images/${"a".repeat(64)}/0.png?expires=-1&signature=x&expires=2`,
+    "/v1/models",
+    "/v1/models/dall-e-2",
+    "/v1/models/%00",
     "/openapi.json",
     "/",
   ),
@@ -208,11 +214,22 @@ export const hostileRequest: fc.Arbitrary<HostileRequest> = fc.oneof(
   {
     weight: 1,
     arbitrary: fc
-      .tuple(fc.constantFrom("GET", "HEAD", "OPTIONS"), paths, authHeader)
-      .map(([method, path, auth]) => ({
+      .tuple(
+        fc.constantFrom("GET", "HEAD", "OPTIONS"),
+        paths,
+        authHeader,
+        fc.constantFrom("http://127.0.0.1:5173", "https://evil.test", "null", "*", ""),
+        fc.constantFrom("POST", "DELETE", ""),
+      )
+      .map(([method, path, auth, origin, preflight]) => ({
         method,
         path,
-        headers: { ...auth, "if-none-match": '"x"' },
+        headers: {
+          ...auth,
+          "if-none-match": '"x"',
+          ...(origin ? { origin } : {}),
+          ...(preflight ? { "access-control-request-method": preflight } : {}),
+        },
       })),
   },
 );
@@ -225,12 +242,14 @@ export interface Verdict {
 
 /** What every answer must be: no 5xx, and an OpenAI error object for every refusal. */
 export async function judge(res: Response, method = "GET"): Promise<Verdict> {
-  const status = res.status;
   const bytes = new Uint8Array(await res.arrayBuffer());
+  return judgeAnswer(res.status, res.headers.get("content-type") ?? "", bytes, method);
+}
+
+function judgeAnswer(status: number, type: string, bytes: Uint8Array, method: string): Verdict {
   if (status >= 500)
     return { ok: false, status, reason: new TextDecoder().decode(bytes.slice(0, 300)) };
   if (status < 400) return { ok: true, status };
-  const type = res.headers.get("content-type") ?? "";
   if (!type.includes("application/json"))
     return { ok: false, status, reason: `error with content-type ${type}` };
   if (method === "HEAD")
@@ -251,6 +270,68 @@ export async function judge(res: Response, method = "GET"): Promise<Verdict> {
   } catch {
     return { ok: false, status, reason: "error body is not JSON" };
   }
+}
+
+/** The payload of a chunked HTTP/1.1 body (RFC 9112 §7.1), as far as it arrived. */
+function dechunked(bytes: Buffer): Buffer {
+  const parts: Buffer[] = [];
+  let at = 0;
+  for (;;) {
+    const lineEnd = bytes.indexOf("\r\n", at);
+    if (lineEnd < 0) break;
+    const size = Number.parseInt(bytes.subarray(at, lineEnd).toString("latin1"), 16);
+    if (!(size > 0)) break;
+    parts.push(bytes.subarray(lineEnd + 2, lineEnd + 2 + size));
+    at = lineEnd + 2 + size + 2;
+  }
+  return Buffer.concat(parts);
+}
+
+/** How a raw request leaves the socket after its bytes are written. */
+export type RawEnding =
+  /** Waits for the answer with the connection open. */
+  | "wait"
+  /** Half-closes: the server sees the body end where the bytes end. */
+  | "half-close"
+  /** Resets the connection shortly after writing, without reading an answer. */
+  | "abort";
+
+/**
+ * Requests whose framing lies or is broken — fetch refuses to send these, so they go over a
+ * raw socket. A closed connection without an answer is a verdict of its own (status 0), which
+ * the fuzz test accepts: it is what a server may do with a message it cannot frame.
+ */
+export async function sendRaw(
+  edgeUrl: string,
+  bytes: string | Uint8Array,
+  ending: RawEnding = "wait",
+): Promise<Verdict & { closedWithoutAnswer: boolean }> {
+  const { hostname, port } = new URL(edgeUrl);
+  const answer = await new Promise<Buffer>((resolve) => {
+    const socket = connect(Number(port), hostname);
+    const received: Buffer[] = [];
+    const done = () => {
+      socket.destroy();
+      resolve(Buffer.concat(received));
+    };
+    socket.setTimeout(10_000, done);
+    socket.on("data", (chunk: Buffer) => received.push(chunk));
+    socket.on("error", done);
+    socket.on("close", done);
+    socket.write(bytes);
+    if (ending === "half-close") socket.end();
+    if (ending === "abort") setTimeout(() => socket.resetAndDestroy(), 50);
+  });
+  const text = answer.toString("latin1");
+  const statusLine = text.match(/^HTTP\/1\.[01] (\d{3})/);
+  const headEnd = text.indexOf("\r\n\r\n");
+  if (!statusLine || headEnd < 0) return { ok: true, status: 0, closedWithoutAnswer: true };
+  const head = text.slice(0, headEnd);
+  const type = head.match(/^content-type:\s*(.*)$/im)?.[1] ?? "";
+  let body = answer.subarray(headEnd + 4);
+  if (/^transfer-encoding:\s*chunked/im.test(head)) body = dechunked(body);
+  const verdict = judgeAnswer(Number(statusLine[1]), type, new Uint8Array(body), "POST");
+  return { ...verdict, closedWithoutAnswer: false };
 }
 
 export async function send(edgeUrl: string, req: HostileRequest): Promise<Response> {

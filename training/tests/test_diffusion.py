@@ -4,7 +4,8 @@ import numpy as np
 import pytest
 import torch
 
-from unclip.diffusion import Diffusion, alphas_cumprod_for, betas_for, ddim_sample, respaced_timesteps
+from unclip.diffusion import (Diffusion, alphas_cumprod_for, betas_for, ddim_sample, dpmpp_2m_sample,
+                              respaced_timesteps, solver_timesteps)
 
 
 def test_cosine_schedule_follows_nichol_and_dhariwal():
@@ -57,3 +58,41 @@ def test_the_training_target_matches_the_prediction_type():
     ab = torch.tensor(d.alphas_cumprod[t.numpy()], dtype=torch.float32)[:, None]
     assert torch.allclose(d.target(x0, t, noise), ab.sqrt() * noise - (1 - ab).sqrt() * x0, atol=1e-6)
     assert torch.allclose(d.q_sample(x0, t, noise), ab.sqrt() * x0 + (1 - ab).sqrt() * noise, atol=1e-6)
+
+
+def test_solver_timesteps_skip_zero_and_land_on_the_clean_sample():
+    assert solver_timesteps(1000, 4) == [999, 749, 500, 250]
+    assert solver_timesteps(1000, 1) == [999]
+
+
+@pytest.mark.parametrize("prediction", ["eps", "x0", "v"])
+def test_an_oracle_network_makes_dpmpp_2m_return_the_clean_sample(prediction):
+    d = Diffusion("cosine", 1000, prediction)
+    x0 = torch.rand(2, 3, 4, 4) * 1.6 - 0.8
+
+    def oracle(x, t, cond):
+        ab = torch.tensor(d.alphas_cumprod[int(t[0])], dtype=torch.float64)
+        eps = (x.double() - ab.sqrt() * x0.double()) / (1 - ab).sqrt()
+        return {"eps": eps, "x0": x0.double(), "v": ab.sqrt() * eps - (1 - ab).sqrt() * x0.double()}[prediction].float()
+
+    out = dpmpp_2m_sample(oracle, x0.shape, d, 5, generator=torch.Generator().manual_seed(0))
+    assert torch.allclose(out, x0, atol=1e-4)
+
+
+def test_dpmpp_2m_beats_ddim_on_gaussian_data_at_equal_steps():
+    """x0 ~ N(mu, s^2): the exact denoiser is linear and the ODE keeps z = (x - a mu)/sqrt(a^2 s^2 + s_t^2)."""
+    mu, s = 0.5, 1.5
+    d = Diffusion("cosine", 1000, "x0")
+
+    def exact(x, t, cond):
+        ab = float(d.alphas_cumprod[int(t[0])])
+        a, sig = math.sqrt(ab), math.sqrt(1 - ab)
+        return mu + a * s ** 2 / (a * a * s ** 2 + sig ** 2) * (x.double() - a * mu)
+
+    x_T = torch.randn(2000, 1, generator=torch.Generator().manual_seed(3))
+    ab_T = float(d.alphas_cumprod[-1])
+    truth = mu + s * (x_T.double() - math.sqrt(ab_T) * mu) / math.sqrt(ab_T * s ** 2 + 1 - ab_T)
+    err = lambda out: float((out.double() - truth).abs().max()) / s  # noqa: E731
+    dpm = err(dpmpp_2m_sample(exact, x_T.shape, d, 20, clip_x0=False, x_T=x_T))
+    ddim = err(ddim_sample(exact, x_T.shape, d, 20, clip_x0=False, x_T=x_T))
+    assert dpm < 0.08 and dpm * 2.5 < ddim

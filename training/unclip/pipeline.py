@@ -1,12 +1,13 @@
 """The unCLIP sampling pipeline in PyTorch (what the TypeScript runner does with ONNX):
-text -> CLIP text encoder -> prior (DDIM, x0, unclipped) -> decoder (DDIM, v) -> upsampler (DDIM, v).
-Used by eval, the sample grids and the golden files."""
+text -> CLIP text encoder -> prior (x0, unclipped) -> decoder (v) -> upsampler (v), each sampled
+by `self.sampler` ("ddim", the default, or "dpmpp_2m"). Used by eval, the sample grids, the golden
+files and the PyTorch baseline of `npm run bench`."""
 import math
 
 import torch
 import torch.nn.functional as F
 
-from .diffusion import Diffusion, ddim_sample
+from .diffusion import Diffusion, sample
 
 
 class Pipeline:
@@ -17,6 +18,7 @@ class Pipeline:
         self.prior_diff = Diffusion("cosine", cfg.prior.timesteps, "x0")
         self.dec_diff = Diffusion("cosine", cfg.decoder.timesteps, "v")
         self.up_diff = Diffusion("cosine", cfg.upsampler.timesteps, "v")
+        self.sampler = "ddim"
 
     @torch.no_grad()
     def encode_text(self, captions):
@@ -45,20 +47,20 @@ class Pipeline:
     def sample_prior(self, captions, generator, steps=25, guidance=2.0):
         te, tt, tm = self.encode_text(captions)
         D = te.shape[1]
-        x0 = ddim_sample(self.prior_fn(te, tt, tm), (len(captions), D), self.prior_diff, steps, guidance,
+        x0 = sample(self.sampler, self.prior_fn(te, tt, tm), (len(captions), D), self.prior_diff, steps, guidance,
                          clip_x0=False, generator=generator)
         return F.normalize(x0 / self.scale, dim=-1), tt, tm
 
     @torch.no_grad()
     def decode(self, emb, tt, tm, generator, steps=25, guidance=3.0):
         R = self.cfg.decoder.resolution
-        return ddim_sample(self.decoder_fn(emb, tt, tm), (len(emb), 3, R, R), self.dec_diff, steps, guidance,
+        return sample(self.sampler, self.decoder_fn(emb, tt, tm), (len(emb), 3, R, R), self.dec_diff, steps, guidance,
                            generator=generator)
 
     @torch.no_grad()
     def upsample(self, low, generator, steps=10):
         R2 = self.cfg.upsampler.resolution
-        return ddim_sample(self.upsampler_fn(low), (len(low), 3, R2, R2), self.up_diff, steps, 1.0,
+        return sample(self.sampler, self.upsampler_fn(low), (len(low), 3, R2, R2), self.up_diff, steps, 1.0,
                            generator=generator)
 
     @torch.no_grad()

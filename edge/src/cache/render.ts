@@ -9,6 +9,7 @@ import {
   poolInterpolateRequestSchema,
   poolVariationRequestSchema,
   resolveSeedAndKey,
+  type SamplerName,
   type VariationFields,
 } from "@unclip/shared";
 import type { ServedBundle } from "../bundle/index.ts";
@@ -45,10 +46,26 @@ function checkedSize(size: string | undefined, bundle: ServedBundle): string {
   return resolved;
 }
 
+/**
+ * The sampler of each diffusion stage: the request's for all of them, else each stage's own
+ * from the manifest. Resolved here so the cache key names it. The protocol has one field for
+ * all upsamplers, so upsamplers whose manifest samplers differ keep their own (the bundle
+ * version in the key covers manifest defaults, as it does for their step counts).
+ */
+function decodeSamplers(req: { sampler?: SamplerName }, bundle: ServedBundle) {
+  const { decoder, upsamplers } = bundle.manifest.stages;
+  const upsampler = req.sampler ?? upsamplers[0]?.sampler;
+  const shared = upsampler !== undefined && upsamplers.every((u) => u.sampler === upsampler);
+  return {
+    decoder_sampler: req.sampler ?? decoder.sampler,
+    ...(req.sampler !== undefined || shared ? { upsampler_sampler: upsampler } : {}),
+  };
+}
+
 function textParams(
   req: Pick<
     GenerationRequest,
-    "size" | "steps" | "decoder_guidance_scale" | "prior_steps" | "prior_guidance_scale"
+    "size" | "steps" | "sampler" | "decoder_guidance_scale" | "prior_steps" | "prior_guidance_scale"
   >,
   bundle: ServedBundle,
 ) {
@@ -59,6 +76,8 @@ function textParams(
     decoder_guidance_scale: req.decoder_guidance_scale ?? decoder.default_guidance,
     prior_steps: req.prior_steps ?? prior.default_steps,
     prior_guidance_scale: req.prior_guidance_scale ?? prior.default_guidance,
+    prior_sampler: req.sampler ?? prior.sampler,
+    ...decodeSamplers(req, bundle),
   };
 }
 
@@ -137,6 +156,7 @@ export async function variationJob(
     size: checkedSize(fields.size, bundle),
     decoder_steps: fields.steps ?? decoder.default_steps,
     decoder_guidance_scale: fields.decoder_guidance_scale ?? decoder.default_guidance,
+    ...decodeSamplers(fields, bundle),
   };
   const { seed, key } = await resolveSeedAndKey(
     { bundle: bundle.id, kind: "variation", tokenIds: [], imageSha256: image.sha256, params },

@@ -2,8 +2,10 @@
 // only once the whole of it arrived and its sha256 matches the pool's; a job's images are all
 // checked before the first write.
 import { base64FromBytes, bytesFromBase64, type PoolResponse, sha256Hex } from "@unclip/shared";
+import { configOf } from "../config.ts";
 import { ApiError } from "../errors.ts";
 import type { RenderJob } from "./render.ts";
+import { grantQuery, signImageObject } from "./signedUrl.ts";
 
 export const IMMUTABLE_CACHE_CONTROL = "public, max-age=31536000, immutable";
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -111,7 +113,7 @@ export async function storeImages(
   );
 }
 
-/** The `data` of an images response: URLs back at this origin, or the PNGs inline. */
+/** The `data` of an images response: signed, expiring URLs back at this origin, or the PNGs inline. */
 export async function imagesData(
   job: Pick<RenderJob, "key" | "count">,
   responseFormat: "url" | "b64_json",
@@ -120,7 +122,14 @@ export async function imagesData(
 ): Promise<Array<{ url: string } | { b64_json: string }>> {
   const indices = Array.from({ length: job.count }, (_, i) => i);
   if (responseFormat === "url") {
-    return indices.map((i) => ({ url: `${origin}/v1/images/${objectName(job.key, i)}` }));
+    const { IMAGE_URL_SECRET, IMAGE_URL_TTL_SECONDS } = configOf(env);
+    return Promise.all(
+      indices.map(async (i) => {
+        const name = objectName(job.key, i);
+        const grant = await signImageObject(IMAGE_URL_SECRET, name, IMAGE_URL_TTL_SECONDS);
+        return { url: `${origin}/v1/images/${name}?${grantQuery(grant)}` };
+      }),
+    );
   }
   return Promise.all(
     indices.map(async (i) => {

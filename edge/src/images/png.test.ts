@@ -17,9 +17,9 @@ describe("PNG header checks", () => {
     expect(readPngHeader(await solidPng(24, 24))).toEqual({ width: 24, height: 24 });
   });
 
-  it("refuses bytes without the PNG signature with 415", () => {
+  it("refuses bytes without the PNG signature with 400, as OpenAI does", () => {
     expect(isPng(new Uint8Array([0xff, 0xd8, 0xff]))).toBe(false);
-    expect(failure(new TextEncoder().encode("GIF89a......")).status).toBe(415);
+    expect(failure(new TextEncoder().encode("GIF89a......")).status).toBe(400);
   });
 
   it("refuses a missing IHDR, zero or huge dimensions and non-square images, naming image", () => {

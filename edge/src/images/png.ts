@@ -18,8 +18,9 @@ export function isPng(bytes: Uint8Array): boolean {
 /** Width and height from IHDR; throws a 400 naming `image` when the header is not usable. */
 export function readPngHeader(bytes: Uint8Array, param = "image"): PngHeader {
   if (!isPng(bytes)) {
+    // 400 as OpenAI answers it (not 415), so SDKs raise BadRequestError.
     throw new ApiError(
-      415,
+      400,
       `Invalid '${param}': must be a PNG file.`,
       param,
       "invalid_image_format",

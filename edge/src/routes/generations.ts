@@ -2,6 +2,7 @@
 import { generationRequestSchema, type ImagesResponse, type JobStatus } from "@unclip/shared";
 import { Hono } from "hono";
 import { servedBundle } from "../bundle/index.ts";
+import { requireServedModel } from "../bundle/models.ts";
 import { renderThroughCache } from "../cache/index.ts";
 import { generationJob, type RenderJob } from "../cache/render.ts";
 import { imagesData } from "../cache/store.ts";
@@ -44,6 +45,7 @@ export const generations = new Hono<AppEnv>().post(
   body("application/json", MAX_JSON_BODY_BYTES),
   async (c) => {
     const request = parseJsonBody(c.get("bodyBytes"), generationRequestSchema);
+    requireServedModel(request.model);
     enforceContentPolicy(request.prompt, "prompt", configOf(c.env).BLOCKED_TERMS, servedBundle);
     const job = await generationJob(request, servedBundle);
     const cost = costOf(job.count, job.size);

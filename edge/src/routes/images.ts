@@ -1,7 +1,10 @@
-// GET /v1/images/<key>/<i>.png: the stored PNGs. Content-addressed capability URLs (the key
-// is a sha256), so no API key is needed and the answer is immutable.
+// GET /v1/images/<key>/<i>.png?expires=…&signature=…: the stored PNGs, behind the expiring
+// signed URLs the image answers carry (cache/signedUrl.ts). No API key is needed: the URL is
+// the grant. The bytes are immutable, so caches may keep them as long as the URL is valid.
 import { Hono } from "hono";
-import { IMMUTABLE_CACHE_CONTROL, objectName } from "../cache/store.ts";
+import { grantsObject } from "../cache/signedUrl.ts";
+import { objectName } from "../cache/store.ts";
+import { configOf } from "../config.ts";
 import { ApiError } from "../errors.ts";
 import type { AppEnv } from "../types.ts";
 
@@ -14,23 +17,44 @@ export function entityTags(header: string | undefined): string[] {
     .filter((tag) => tag.length > 0);
 }
 
-export async function servedImage(
-  key: string,
-  index: number,
-  ifNoneMatch: string | undefined,
-  env: Env,
-): Promise<Response> {
-  const name = objectName(key, index);
+/** One answer for unsigned, altered and expired URLs alike, existing object or not. */
+export function invalidImageUrl(): ApiError {
+  return new ApiError(
+    403,
+    "This image URL is invalid or has expired. Image URLs are valid for a limited time; request the image again for a fresh URL.",
+    null,
+    "invalid_image_url",
+  );
+}
+
+export interface ImageRequest {
+  key: string;
+  index: number;
+  expires?: string;
+  signature?: string;
+  ifNoneMatch?: string;
+}
+
+export async function servedImage(request: ImageRequest, env: Env): Promise<Response> {
+  const name = objectName(request.key, request.index);
+  const now = Date.now();
+  if (!(await grantsObject(configOf(env).IMAGE_URL_SECRET, name, request, now))) {
+    throw invalidImageUrl();
+  }
+  // A signed URL for an object that is gone (never for one that never was: the edge signs
+  // only what it stored), so saying so reveals nothing the URL's holder did not know.
   const notFound = () =>
     new ApiError(404, `No image at /v1/images/${name}.`, null, "image_not_found");
-  const tags = entityTags(ifNoneMatch);
+  const secondsLeft = Math.max(0, Number(request.expires) - Math.floor(now / 1000));
+  const cacheControl = `public, max-age=${secondsLeft}, immutable`;
+  const tags = entityTags(request.ifNoneMatch);
   if (tags.length > 0) {
     const head = await env.IMAGES.head(name);
     if (head === null) throw notFound();
     if (tags.includes("*") || tags.includes(head.httpEtag)) {
       return new Response(null, {
         status: 304,
-        headers: { etag: head.httpEtag, "cache-control": IMMUTABLE_CACHE_CONTROL },
+        headers: { etag: head.httpEtag, "cache-control": cacheControl },
       });
     }
   }
@@ -39,7 +63,7 @@ export async function servedImage(
   return new Response(object.body, {
     headers: {
       etag: object.httpEtag,
-      "cache-control": IMMUTABLE_CACHE_CONTROL,
+      "cache-control": cacheControl,
       "content-type": "image/png",
       "content-length": String(object.size),
     },
@@ -50,9 +74,13 @@ export const images = new Hono<AppEnv>().get(
   "/v1/images/:key{[0-9a-f]{64}}/:file{[0-9]+\\.png}",
   (c) =>
     servedImage(
-      c.req.param("key"),
-      Number.parseInt(c.req.param("file"), 10),
-      c.req.header("if-none-match"),
+      {
+        key: c.req.param("key"),
+        index: Number.parseInt(c.req.param("file"), 10),
+        expires: c.req.query("expires"),
+        signature: c.req.query("signature"),
+        ifNoneMatch: c.req.header("if-none-match"),
+      },
       c.env,
     ),
 );

@@ -3,6 +3,7 @@
 import { interpolationRequestSchema } from "@unclip/shared";
 import { Hono } from "hono";
 import { servedBundle } from "../bundle/index.ts";
+import { requireServedModel } from "../bundle/models.ts";
 import { interpolationJob } from "../cache/render.ts";
 import { configOf } from "../config.ts";
 import { enforceContentPolicy } from "../contentPolicy.ts";
@@ -19,6 +20,7 @@ export const interpolations = new Hono<AppEnv>().post(
   body("application/json", MAX_JSON_BODY_BYTES),
   async (c) => {
     const request = parseJsonBody(c.get("bodyBytes"), interpolationRequestSchema);
+    requireServedModel(request.model);
     const { BLOCKED_TERMS } = configOf(c.env);
     enforceContentPolicy(request.prompt, "prompt", BLOCKED_TERMS, servedBundle);
     enforceContentPolicy(request.target_prompt, "target_prompt", BLOCKED_TERMS, servedBundle);

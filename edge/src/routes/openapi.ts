@@ -5,6 +5,8 @@ import {
   imagesResponseSchema,
   interpolationRequestSchema,
   jobStatusSchema,
+  modelListSchema,
+  modelSchema,
   openAiErrorSchema,
   variationFieldsSchema,
 } from "@unclip/shared";
@@ -12,12 +14,15 @@ import { z } from "zod";
 import type { AppEnv } from "../types.ts";
 
 const errorDescriptions: Array<[number, string]> = [
-  [400, "Invalid request; `error.param` names the field"],
+  [
+    400,
+    "Invalid request (also a wrong content type or an image that is not a PNG); `error.param` names the field",
+  ],
   [401, "Missing or unknown API key"],
-  [404, "Unknown route, image or job"],
+  [403, "An image URL that is unsigned, altered or expired"],
+  [404, "Unknown route, image, job or model (`model_not_found`)"],
   [405, "Method not allowed on this route"],
   [413, "Body or image too large"],
-  [415, "Wrong content type, or an image that is not a PNG"],
   [429, "Rate limit exceeded; see retry-after"],
   [502, "The pool sent an unusable answer"],
   [503, "The pool is unavailable or timed out; see retry-after"],
@@ -83,11 +88,16 @@ export const apiRoutes = [
   createRoute({
     method: "get",
     path: "/v1/images/{key}/{file}",
-    summary: "A stored image (content-addressed, immutable; ETag and If-None-Match)",
+    summary:
+      "A stored image, through the signed URL an answer carried (valid IMAGE_URL_TTL_SECONDS, one hour by default; ETag and If-None-Match)",
     request: {
       params: z.object({
         key: z.string().regex(/^[0-9a-f]{64}$/),
         file: z.string().regex(/^[0-9]+\.png$/),
+      }),
+      query: z.object({
+        expires: z.string().regex(/^[0-9]+$/),
+        signature: z.string().regex(/^[0-9a-f]{64}$/),
       }),
     },
     responses: {
@@ -96,8 +106,24 @@ export const apiRoutes = [
         content: { "image/png": { schema: z.any().meta({ type: "string", format: "binary" }) } },
       },
       304: { description: "Not modified" },
+      403: errorResponses[403],
       404: errorResponses[404],
     },
+  }),
+  createRoute({
+    method: "get",
+    path: "/v1/models",
+    summary: "The served bundle and its `dall-e-2` alias (OpenAI-compatible)",
+    security: [{ bearer: [] }],
+    responses: { 200: json(modelListSchema, "The models"), 401: errorResponses[401] },
+  }),
+  createRoute({
+    method: "get",
+    path: "/v1/models/{id}",
+    summary: "One model (OpenAI-compatible)",
+    security: [{ bearer: [] }],
+    request: { params: z.object({ id: z.string() }) },
+    responses: { 200: json(modelSchema, "The model"), 404: errorResponses[404] },
   }),
   createRoute({
     method: "get",

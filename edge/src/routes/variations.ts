@@ -8,6 +8,7 @@ import {
 } from "@unclip/shared";
 import { Hono } from "hono";
 import { servedBundle } from "../bundle/index.ts";
+import { requireServedModel } from "../bundle/models.ts";
 import { variationJob } from "../cache/render.ts";
 import { ApiError } from "../errors.ts";
 import { readPngHeader } from "../images/png.ts";
@@ -72,8 +73,9 @@ export async function readVariationForm(
       "missing_required_parameter",
     );
   if (image.byteLength > MAX_VARIATION_IMAGE_BYTES) {
+    // 400 as OpenAI answers an image over 4 MB; only a body over the whole limit gets 413.
     throw new ApiError(
-      413,
+      400,
       `Invalid 'image': ${image.byteLength} bytes is over the ${MAX_VARIATION_IMAGE_BYTES}-byte limit.`,
       "image",
       "image_too_large",
@@ -91,6 +93,7 @@ export const variations = new Hono<AppEnv>().post(
     const upload = await readVariationForm(c.get("bodyBytes"), c.req.header("content-type") ?? "");
     const parsed = variationFieldsSchema.safeParse(upload.fields);
     if (!parsed.success) throw ApiError.fromZod(parsed.error);
+    requireServedModel(parsed.data.model);
     readPngHeader(upload.image);
     const job = await variationJob(
       parsed.data,

@@ -1,12 +1,18 @@
 // One sample being denoised by one diffusion stage, as a work item for the batch scheduler:
 // each call it offers x_t and its own timestep (plus the unconditional row when guided), and
-// on the outputs it applies guidance and one DDIM step. The denoising loop is this item
-// passing through the scheduler once per respaced timestep.
-import type { PredictionType } from "@unclip/shared";
+// on the outputs it applies guidance and one step of its sampler (DDIM or DPM-Solver++(2M)).
+// The denoising loop is this item passing through the scheduler once per timestep.
+import type { PredictionType, SamplerName } from "@unclip/shared";
 import type { FeedRow, JobContext, WorkItem } from "../batching/scheduler.ts";
 import { gaussianNoise } from "../noise.ts";
-import { ddimStep, guide, stepNeedsNoise } from "../scheduler/ddim.ts";
-import { respacedTimesteps } from "../scheduler/schedule.ts";
+import { guide } from "../scheduler/ddim.ts";
+import {
+  type SamplerState,
+  samplerNeedsNoise,
+  samplerStep,
+  type Trajectory,
+} from "../scheduler/sampler.ts";
+import { timestepsFor } from "../scheduler/schedule.ts";
 
 /** The fixed diffusion process of one stage of the bundle. */
 export interface DiffusionProcess {
@@ -28,9 +34,12 @@ export interface DiffusionSampleInit {
   job: JobContext;
   /** Initial noise x_T (copied, never mutated). */
   x: Float32Array;
+  sampler: SamplerName;
+  /** Network evaluations (one per timestep). */
   steps: number;
   /** 1 runs the conditional row only (as the Python sampler does); otherwise u + s(c − u). */
   guidance: number;
+  /** DDIM η; DPM-Solver++(2M) is deterministic. */
   eta: number;
   /** Inputs other than x_t and timestep, per sample. */
   conditional: Record<string, Float32Array>;
@@ -48,14 +57,25 @@ export class DiffusionSample implements WorkItem {
   readonly stage: string;
   readonly job: JobContext;
   readonly timesteps: number[];
+  private readonly trajectory: Trajectory;
   private x: Float32Array;
+  private samplerState: SamplerState = {};
   private stepIndex = 0;
 
   constructor(private readonly init: DiffusionSampleInit) {
     this.stage = init.process.stage;
     this.job = init.job;
     this.x = init.x;
-    this.timesteps = respacedTimesteps(init.process.alphasCumprod.length, init.steps);
+    const { process } = init;
+    this.timesteps = timestepsFor(init.sampler, process.alphasCumprod.length, init.steps);
+    this.trajectory = {
+      sampler: init.sampler,
+      alphasCumprod: process.alphasCumprod,
+      timesteps: this.timesteps,
+      prediction: process.prediction,
+      clipX0: process.clipX0,
+      eta: init.eta,
+    };
     if (this.guided && !init.unconditional) {
       throw new Error(`${this.stage}: guidance ${init.guidance} needs unconditional inputs`);
     }
@@ -87,15 +107,7 @@ export class DiffusionSample implements WorkItem {
       ? guide(outputs[0][name], outputs[1][name], this.init.guidance)
       : outputs[0][name];
     const i = this.stepIndex;
-    const ab = process.alphasCumprod;
-    const step = {
-      alphaBar: ab[this.timesteps[i]],
-      alphaBarNext: i + 1 < this.timesteps.length ? ab[this.timesteps[i + 1]] : 1,
-      prediction: process.prediction,
-      clipX0: process.clipX0,
-      eta: this.init.eta,
-    };
-    const noise = !stepNeedsNoise(step)
+    const noise = !samplerNeedsNoise(this.trajectory, i)
       ? undefined
       : this.init.stepNoise
         ? this.init.stepNoise(i)
@@ -108,7 +120,14 @@ export class DiffusionSample implements WorkItem {
             },
             this.x.length,
           );
-    this.x = ddimStep(this.x, pred, step, noise);
+    ({ x: this.x, state: this.samplerState } = samplerStep(
+      this.trajectory,
+      i,
+      this.x,
+      pred,
+      this.samplerState,
+      noise,
+    ));
     this.stepIndex += 1;
     this.init.onStep?.(this.stepIndex, this.timesteps.length);
     return this.stepIndex === this.timesteps.length;

@@ -82,6 +82,7 @@ describe.skipIf(!hasTinyBundle)("DDIM loop against the PyTorch golden run", () =
         },
         job,
         x: goldenRow(loop.x_T, r),
+        sampler: "ddim",
         steps: loop.steps,
         guidance: loop.guidance,
         eta: loop.eta,

@@ -44,13 +44,21 @@ export interface PipelineOptions {
   eta: number;
 }
 
-interface DecodeParams {
-  seed: number;
-  decoder_steps: number;
-  decoder_guidance_scale: number;
-  upsampler_steps?: number;
-  size: string;
-}
+type DecodeParams = Pick<
+  PoolVariationRequest,
+  | "seed"
+  | "decoder_steps"
+  | "decoder_guidance_scale"
+  | "decoder_sampler"
+  | "upsampler_steps"
+  | "upsampler_sampler"
+  | "size"
+>;
+
+type PriorParams = Pick<
+  PoolGenerateRequest,
+  "seed" | "prior_steps" | "prior_guidance_scale" | "prior_sampler"
+>;
 
 export class UnclipPipeline {
   private readonly processes: {
@@ -213,7 +221,7 @@ export class UnclipPipeline {
   /** Prior sampling: x0 of the scaled CLIP image embedding → unit image embedding. */
   private async samplePrior(
     text: TextConditioning,
-    req: { seed: number; prior_steps: number; prior_guidance_scale: number },
+    req: PriorParams,
     index: number,
     job: Job,
   ): Promise<Float32Array> {
@@ -222,6 +230,7 @@ export class UnclipPipeline {
       process: this.processes.prior,
       job,
       x: gaussianNoise({ seed: req.seed, index, stage: NOISE_STAGE.prior, step: 0 }, D),
+      sampler: req.prior_sampler ?? this.manifest.stages.prior.sampler,
       steps: req.prior_steps,
       guidance: req.prior_guidance_scale,
       eta: this.options.eta,
@@ -265,6 +274,7 @@ export class UnclipPipeline {
         { seed: req.seed, index: noiseIndex, stage: NOISE_STAGE.decoder, step: 0 },
         3 * R * R,
       ),
+      sampler: req.decoder_sampler ?? decoder.sampler,
       steps: req.decoder_steps,
       guidance: req.decoder_guidance_scale,
       eta: this.options.eta,
@@ -293,6 +303,7 @@ export class UnclipPipeline {
           { seed: req.seed, index: noiseIndex, stage: NOISE_STAGE.upsampler0 + k, step: 0 },
           3 * up.resolution * up.resolution,
         ),
+        sampler: req.upsampler_sampler ?? up.sampler,
         steps: req.upsampler_steps ?? up.default_steps,
         guidance: 1,
         eta: this.options.eta,

@@ -1,21 +1,11 @@
 // Bearer-key authentication: keys are stored only as sha256 hashes in the API_KEYS KV
 // namespace (value: JSON {name, rate_per_minute?, burst?}); the local environment also
 // accepts the documented development key through DEV_API_KEY_SHA256.
-import { sha256Hex } from "@unclip/shared";
+import { type ApiKeyRecord, apiKeyRecordSchema, sha256Hex } from "@unclip/shared";
 import type { MiddlewareHandler } from "hono";
-import { z } from "zod";
 import { configOf } from "../../config.ts";
 import { ApiError } from "../../errors.ts";
 import type { AppEnv } from "../../types.ts";
-
-export const apiKeyRecordSchema = z.object({
-  name: z.string().min(1),
-  /** Token bucket refill for this key, in 256×256-image units per minute. */
-  rate_per_minute: z.number().positive().optional(),
-  /** Token bucket capacity for this key, in units. */
-  burst: z.number().positive().optional(),
-});
-export type ApiKeyRecord = z.infer<typeof apiKeyRecordSchema>;
 
 export interface ApiKey extends ApiKeyRecord {
   /** sha256 of the bearer key: the only form in which the key is stored or used as an id. */

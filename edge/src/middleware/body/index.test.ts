@@ -24,6 +24,19 @@ describe("readLimited", () => {
     expect((error as ApiError).status).toBe(413);
   });
 
+  it("answers 400 when the body breaks off before its end", async () => {
+    const broken = new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new Uint8Array(3));
+        controller.error(new Error("Network connection lost."));
+      },
+    });
+    const error = await readLimited(broken, "100", 1000).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(ApiError);
+    expect((error as ApiError).status).toBe(400);
+    expect((error as ApiError).code).toBe("incomplete_request_body");
+  });
+
   it("counts the streamed bytes too, whatever content-length claimed", async () => {
     for (const declared of ["5", undefined]) {
       const error = await readLimited(streamOf([6, 6]), declared, 10).catch((e: unknown) => e);
@@ -48,15 +61,15 @@ describe("bodies on the API", () => {
     expect(res.status).toBe(413);
   });
 
-  it("answers 415 for a content type the endpoint does not take", async () => {
+  it("answers 400 unsupported_content_type for a content type the endpoint does not take, as OpenAI does", async () => {
     for (const contentType of ["text/plain", "application/x-www-form-urlencoded", ""]) {
       const res = await SELF.fetch(`${ORIGIN}/v1/images/generations`, {
         method: "POST",
         headers: { "content-type": contentType, authorization: "Bearer sk-local-dev" },
         body: '{"prompt":"a red circle"}',
       });
-      expect(res.status).toBe(415);
-      expect((await errorOf(res)).code).toBe("unsupported_media_type");
+      expect(res.status).toBe(400);
+      expect((await errorOf(res)).code).toBe("unsupported_content_type");
     }
   });
 });

@@ -1,5 +1,7 @@
-// Request bodies: the content type is checked (415) and the body is read once under a byte
-// limit (413), checking both the declared content-length and the bytes actually streamed.
+// Request bodies: the content type is checked (400 unsupported_content_type, as OpenAI answers
+// it) and the body is read once under a byte limit (413), checking both the declared
+// content-length and the bytes actually streamed; a body that breaks off is the client's
+// error (400).
 import type { MiddlewareHandler } from "hono";
 import type { z } from "zod";
 import { ApiError } from "../../errors.ts";
@@ -26,7 +28,20 @@ export async function readLimited(
   const chunks: Uint8Array[] = [];
   let total = 0;
   for (;;) {
-    const { done, value } = await reader.read();
+    let next: ReadableStreamReadResult<Uint8Array>;
+    try {
+      next = await reader.read();
+    } catch {
+      // The client left or broke the body's framing mid-way: its fault, and likely no one
+      // is listening for the answer.
+      throw new ApiError(
+        400,
+        "The request body could not be read to its end.",
+        null,
+        "incomplete_request_body",
+      );
+    }
+    const { done, value } = next;
     if (done) break;
     total += value.byteLength;
     if (total > maxBytes) {
@@ -51,10 +66,10 @@ export function body(mediaType: string, maxBytes: number): MiddlewareHandler<App
     const actual = contentType.split(";")[0].trim().toLowerCase();
     if (actual !== mediaType) {
       throw new ApiError(
-        415,
+        400,
         `Unsupported content type ${actual ? `'${actual}'` : "(none)"}: this endpoint takes ${mediaType}.`,
         null,
-        "unsupported_media_type",
+        "unsupported_content_type",
       );
     }
     c.set("bodyBytes", await readLimited(c.req.raw.body, c.req.header("content-length"), maxBytes));

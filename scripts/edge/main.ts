@@ -1,0 +1,58 @@
+// The local edge as one process: the Worker built once (build.ts), served by Miniflare with
+// local R2, KV, Durable Objects and rate limits (miniflare.ts), behind an HTTP front that
+// parses requests as Cloudflare's would (front.ts). Started by scripts/stack.ts.
+//   node --import tsx scripts/edge/main.ts --bundle models/tiny-test --state .state --port 8787 \
+//     [--var NAME=value …]
+import { parseArgs } from "node:util";
+import { Miniflare } from "miniflare";
+import { buildWorker } from "./build.ts";
+import { startFront } from "./front.ts";
+import { localEdgeOptions } from "./miniflare.ts";
+
+const { values } = parseArgs({
+  options: {
+    bundle: { type: "string" },
+    state: { type: "string" },
+    port: { type: "string" },
+    var: { type: "string", multiple: true, default: [] },
+    verbose: { type: "boolean", default: false },
+  },
+});
+if (!values.bundle || !values.state || !values.port) {
+  console.error(
+    "usage: scripts/edge/main.ts --bundle DIR --state DIR --port N [--var NAME=value …]",
+  );
+  process.exit(2);
+}
+const vars: Record<string, string> = {};
+for (const assignment of values.var) {
+  const at = assignment.indexOf("=");
+  if (at < 1) {
+    console.error(`--var takes NAME=value (got '${assignment}')`);
+    process.exit(2);
+  }
+  vars[assignment.slice(0, at)] = assignment.slice(at + 1);
+}
+
+const script = buildWorker(values.bundle, values.state);
+const miniflare = new Miniflare(
+  localEdgeOptions({ script, stateDir: values.state, vars, verbose: values.verbose }),
+);
+const runtime = await miniflare.ready;
+const front = await startFront("127.0.0.1", Number(values.port), runtime);
+console.log(
+  `edge: serving ${script} at http://127.0.0.1:${values.port} (workerd at ${runtime.host})`,
+);
+
+let stopping = false;
+async function stop(signal: NodeJS.Signals) {
+  if (stopping) return;
+  stopping = true;
+  console.log(`edge: ${signal}: stopping`);
+  front.closeAllConnections();
+  front.close();
+  await miniflare.dispose();
+  process.exit(0);
+}
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);
