@@ -7,7 +7,8 @@
 //   diversity_cosine  mean pairwise CLIP image cosine among the n images of a prompt (lower: more varied)
 // The figures are merged into <model>/eval.json under `everyday`; the images go to --out.
 //   npx tsx training/eval/everyday.ts --model models/emoji-gpu [--n 4] [--seed 1] [--out dir] [--limit K]
-// `--from dir` scores the images an earlier run saved with `--out dir` instead of generating.
+// `--from dir` scores the images an earlier run saved with `--out dir` instead of generating;
+// `--steps S` runs prior and decoder at S steps instead of the bundle's defaults (2 busy cores).
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
@@ -47,6 +48,7 @@ async function main() {
       out: { type: "string" },
       limit: { type: "string" },
       from: { type: "string" },
+      steps: { type: "string" },
     },
   });
   const model = values.model ?? "models/emoji-gpu";
@@ -64,6 +66,8 @@ async function main() {
   const { bundle, runner } = await startInProcessRunner({ bundleDir: model, maxQueue: 10_000 });
   const { stages } = bundle.manifest;
   const native = runner.pipeline.nativeResolution;
+  const priorSteps = values.steps ? Number(values.steps) : stages.prior.default_steps;
+  const decoderSteps = values.steps ? Number(values.steps) : stages.decoder.default_steps;
   const started = performance.now();
   const generate = () =>
     Promise.all(
@@ -76,9 +80,9 @@ async function main() {
             n,
             seed: Number(values.seed) + k,
             size: `${native}x${native}`,
-            prior_steps: stages.prior.default_steps,
+            prior_steps: priorSteps,
             prior_guidance_scale: stages.prior.default_guidance,
-            decoder_steps: stages.decoder.default_steps,
+            decoder_steps: decoderSteps,
             decoder_guidance_scale: stages.decoder.default_guidance,
           },
         });
@@ -172,7 +176,7 @@ async function main() {
     prompts: prompts.length,
     images_per_prompt: n,
     size: `${native}x${native}`,
-    steps: { prior: stages.prior.default_steps, decoder: stages.decoder.default_steps },
+    steps: { prior: priorSteps, decoder: decoderSteps },
     r_precision_at_1: hitsClip / total,
     r_precision_candidates: prompts.length,
     judge_accuracy: hitsJudge / total,

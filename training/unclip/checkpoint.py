@@ -16,7 +16,7 @@ def bundle_from_dict(d: dict) -> BundleConfig:
                         upsampler=from_dict(UNetConfig, d["upsampler"]),
                         train={k: from_dict(TrainConfig, v) for k, v in d["train"].items()},
                         n_train=d["n_train"], flip=d["flip"],
-                        **{k: d[k] for k in ("vocab_size", "default_steps") if k in d})
+                        **{k: d[k] for k in ("vocab_size", "default_steps", "sampler") if k in d})
 
 
 def build_model(stage: str, cfg: BundleConfig) -> torch.nn.Module:
@@ -43,4 +43,6 @@ def load_pipeline(run_dir: str):
     decoder, _, _ = load_stage(run_dir, "decoder")
     upsampler, _, _ = load_stage(run_dir, "upsampler")
     tok = load_tokenizer(os.path.join(run_dir, "tokenizer.json"), cfg.clip.context_length)
-    return Pipeline(clip, prior, decoder, upsampler, tok, cfg)
+    pipe = Pipeline(clip, prior, decoder, upsampler, tok, cfg)
+    pipe.sampler = cfg.sampler  # the sampler the bundle's default steps are meant for
+    return pipe

@@ -76,6 +76,7 @@ class BundleConfig:
     flip: bool = False                     # horizontal flips (never for shapes: "top left")
     vocab_size: int = 4096                 # BPE vocabulary trained on the captions (bytes + merges + specials)
     default_steps: dict = field(default_factory=lambda: {"prior": 25, "decoder": 25, "upsampler": 10})  # manifest
+    sampler: str = "ddim"                  # the sampler default_steps are meant for (manifest, eval)
 
 
 def _train(**kw):
@@ -155,7 +156,7 @@ def _emoji_v2(preset: str) -> BundleConfig:
                  "upsampler": _train(steps=400, batch_size=16, lr=2e-3, warmup=20, ema_decay=0.995, crop=32)}
         return BundleConfig(name=preset, data="emoji", clip=clip, prior=prior, decoder=dec, upsampler=up,
                             train=train, flip=True, vocab_size=4096,
-                            default_steps={"prior": 20, "decoder": 12, "upsampler": 6})
+                            default_steps={"prior": 20, "decoder": 12, "upsampler": 6}, sampler="dpmpp_2m")
     L, W, D, R = 32, 128, 128, 64
     clip = ClipConfig(context_length=L, text_width=W, text_layers=4, text_heads=4, image_resolution=R,
                       image_channels=(32, 64, 128, 256, 256), embed_dim=D)
@@ -179,7 +180,7 @@ def _emoji_v2(preset: str) -> BundleConfig:
     # steps sized for 2 CPU cores (~4 s per 256 px image); a DPM-Solver++ sampler needs fewer than DDIM
     return BundleConfig(name=preset, data="emoji", clip=clip, prior=prior, decoder=dec, upsampler=up,
                         train=train, flip=True, vocab_size=4096,
-                        default_steps={"prior": 20, "decoder": 12, "upsampler": 6})
+                        default_steps={"prior": 20, "decoder": 12, "upsampler": 6}, sampler="dpmpp_2m")
 
 
 def to_dict(cfg) -> dict:
