@@ -137,9 +137,9 @@ def get_config(data: str, preset: str) -> BundleConfig:
 
 def _emoji_v2(preset: str) -> BundleConfig:
     """Model v2: 64 px decoder and a 64 -> 256 upsampler trained on 64 px crops. Sizes are set by
-    CPU serving, not GPU training: at ~12 decoder steps (x2 for guidance) and ~6 upsampler steps
-    a 256 px image is ~75 GMAC (decoder 2.3, upsampler 4.5 GMAC per call), which 2 cores run in
-    a few seconds; ~17 M parameters are ~68 MB of fp32 ONNX (under the 80 MB bundle budget).
+    CPU serving, not GPU training: at 10 decoder steps (x2 for guidance) and 5 upsampler steps
+    a 256 px image is ~69 GMAC (decoder 2.3, upsampler 4.5 GMAC per call), which 2 cores run in
+    a few seconds; 18.2 M parameters are ~73 MB of fp32 ONNX (under the 80 MB bundle budget).
     `tiny` keeps the shape of the hierarchy (R -> 4R) at 16 -> 64 px for the CI smoke and rehearsal."""
     if preset == "tiny":
         L, W, D, R = 32, 32, 16, 16
@@ -156,7 +156,7 @@ def _emoji_v2(preset: str) -> BundleConfig:
                  "upsampler": _train(steps=400, batch_size=16, lr=2e-3, warmup=20, ema_decay=0.995, crop=32)}
         return BundleConfig(name=preset, data="emoji", clip=clip, prior=prior, decoder=dec, upsampler=up,
                             train=train, flip=True, vocab_size=4096,
-                            default_steps={"prior": 20, "decoder": 12, "upsampler": 6}, sampler="dpmpp_2m")
+                            default_steps={"prior": 20, "decoder": 10, "upsampler": 5}, sampler="dpmpp_2m")
     L, W, D, R = 32, 128, 128, 64
     clip = ClipConfig(context_length=L, text_width=W, text_layers=4, text_heads=4, image_resolution=R,
                       image_channels=(32, 64, 128, 256, 256), embed_dim=D)
@@ -180,7 +180,7 @@ def _emoji_v2(preset: str) -> BundleConfig:
     # steps sized for 2 CPU cores (~4 s per 256 px image); a DPM-Solver++ sampler needs fewer than DDIM
     return BundleConfig(name=preset, data="emoji", clip=clip, prior=prior, decoder=dec, upsampler=up,
                         train=train, flip=True, vocab_size=4096,
-                        default_steps={"prior": 20, "decoder": 12, "upsampler": 6}, sampler="dpmpp_2m")
+                        default_steps={"prior": 20, "decoder": 10, "upsampler": 5}, sampler="dpmpp_2m")
 
 
 def to_dict(cfg) -> dict:
