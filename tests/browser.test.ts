@@ -1,7 +1,8 @@
 // The playground in headless Chromium (Debian's `chromium`, driven by playwright-core): type a
 // prompt, watch the progress bar move, see the images, ask for variations, scrub the
-// interpolation slider. Saves a screenshot to test-artifacts/playground.png.
-import { existsSync, mkdirSync } from "node:fs";
+// interpolation slider; start from the bundle's example prompts, paint a mask over an image and
+// send an edit; fit a phone-width screen. Saves screenshots to test-artifacts/.
+import { existsSync, mkdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { type Browser, chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -9,6 +10,11 @@ import { REPO_ROOT } from "../scripts/stack.ts";
 
 const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const edgeUrl = inject("edgeUrl");
+const artifacts = resolve(REPO_ROOT, "test-artifacts");
+/** The stack serves the tiny bundle (tests/globalSetup.ts). */
+const examplePrompts: string[] = JSON.parse(
+  readFileSync(resolve(REPO_ROOT, "models/tiny-test/manifest.json"), "utf8"),
+).example_prompts;
 
 describe.skipIf(process.env.UNCLIP_SKIP_BROWSER === "1")("playground in a real browser", () => {
   let browser: Browser;
@@ -87,9 +93,97 @@ describe.skipIf(process.env.UNCLIP_SKIP_BROWSER === "1")("playground in a real b
     await slider.fill("2");
     await expect.poll(() => frame.getAttribute("src")).not.toBe(before);
 
-    const artifacts = resolve(REPO_ROOT, "test-artifacts");
     mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: resolve(artifacts, "playground.png"), fullPage: true });
     expect(pageErrors).toEqual([]);
+  });
+
+  it("starts from the bundle's example prompts, paints a mask and sends an edit", async () => {
+    const page = await browser.newPage({ viewport: { width: 1100, height: 1000 } });
+    const pageErrors: string[] = [];
+    page.on("pageerror", (e) => pageErrors.push(e.message));
+    await page.goto(`${edgeUrl}/`);
+    expect(examplePrompts.length).toBeGreaterThan(1);
+    await expect.poll(() => page.locator(".example").allTextContents()).toEqual(examplePrompts);
+    expect(await page.getByTestId("prompt").inputValue()).toBe(examplePrompts[0]);
+    expect(await page.getByTestId("interp-a").inputValue()).toBe(examplePrompts[0]);
+    expect(await page.getByTestId("interp-b").inputValue()).toBe(examplePrompts[1]);
+    // No broken-image box before the first interpolation.
+    expect(await page.getByTestId("interp-frame").isVisible()).toBe(false);
+
+    await page.getByTestId("n").fill("1");
+    await page.getByTestId("seed").fill(String(Math.floor(Math.random() * 1e9)));
+    await page.getByTestId("example-1").click(); // one click: fills the prompt and generates
+    expect(await page.getByTestId("prompt").inputValue()).toBe(examplePrompts[1]);
+    const generated = page.locator("#images [data-testid=image]");
+    await expect.poll(() => generated.count(), { timeout: 60_000 }).toBe(1);
+
+    await page.locator("#images").getByTestId("edit-0").click();
+    const overlay = page.getByTestId("mask-canvas");
+    await expect.poll(() => page.locator("#edit-image.empty").count()).toBe(0);
+    expect(await page.getByTestId("edit-send").isDisabled()).toBe(true);
+    // Paint a stroke across the middle of the image.
+    const box = (await overlay.boundingBox())!;
+    await page.mouse.move(box.x + box.width * 0.35, box.y + box.height * 0.5);
+    await page.mouse.down();
+    for (const f of [0.45, 0.55, 0.65]) {
+      await page.mouse.move(box.x + box.width * f, box.y + box.height * 0.5);
+    }
+    await page.mouse.up();
+    await page.getByTestId("edit-prompt").fill(examplePrompts[0]);
+    await page.getByTestId("edit-send").click();
+    const edited = page.locator("#edits [data-testid=image-0]");
+    await expect.poll(() => edited.count(), { timeout: 60_000 }).toBe(1);
+    await expect
+      .poll(() => edited.evaluate((img: HTMLImageElement) => img.naturalWidth), { timeout: 30_000 })
+      .toBeGreaterThan(0);
+
+    // Pixel by pixel: unpainted pixels equal the source, the painted ones changed.
+    const comparison = await page.evaluate(() => {
+      const source = document.getElementById("edit-image") as HTMLCanvasElement;
+      const paint = document.getElementById("mask-overlay") as HTMLCanvasElement;
+      const img = document.querySelector("#edits img") as HTMLImageElement;
+      const side = source.width;
+      const result = document.createElement("canvas");
+      result.width = side;
+      result.height = side;
+      result.getContext("2d")!.drawImage(img, 0, 0, side, side);
+      const read = (c: HTMLCanvasElement) =>
+        c.getContext("2d")!.getImageData(0, 0, side, side).data;
+      const [s, p, r] = [read(source), read(paint), read(result)];
+      let keptMax = 0;
+      let paintedSum = 0;
+      let painted = 0;
+      for (let i = 0; i < side * side; i++) {
+        for (let c = 0; c < 3; c++) {
+          const d = Math.abs(s[i * 4 + c] - r[i * 4 + c]);
+          if (p[i * 4 + 3] === 0) keptMax = Math.max(keptMax, d);
+          else if (p[i * 4 + 3] > 128) paintedSum += d;
+        }
+        if (p[i * 4 + 3] > 128) painted += 1;
+      }
+      return { side, keptMax, painted, paintedMean: paintedSum / (3 * painted) };
+    });
+    expect(comparison.painted).toBeGreaterThan(comparison.side); // a real stroke, not a dot
+    expect(comparison.keptMax).toBeLessThanOrEqual(1); // PNG → canvas readback: exact or ±1
+    expect(comparison.paintedMean).toBeGreaterThan(3);
+    mkdirSync(artifacts, { recursive: true });
+    await page.screenshot({ path: resolve(artifacts, "playground-edit.png"), fullPage: true });
+    expect(pageErrors).toEqual([]);
+  });
+
+  it("fits a 390 px phone screen without sideways scrolling", async () => {
+    const page = await browser.newPage({ viewport: { width: 390, height: 844 }, isMobile: true });
+    await page.goto(`${edgeUrl}/`);
+    await expect.poll(() => page.locator(".example").count()).toBe(examplePrompts.length);
+    const widths = await page.evaluate(() => ({
+      page: document.documentElement.scrollWidth,
+      viewport: window.innerWidth,
+      stage: document.getElementById("edit-stage")!.getBoundingClientRect().right,
+    }));
+    expect(widths.page).toBeLessThanOrEqual(widths.viewport);
+    expect(widths.stage).toBeLessThanOrEqual(widths.viewport);
+    mkdirSync(artifacts, { recursive: true });
+    await page.screenshot({ path: resolve(artifacts, "playground-phone.png"), fullPage: true });
   });
 });

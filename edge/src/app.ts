@@ -5,6 +5,7 @@ import { servedBundle } from "./bundle/index.ts";
 import { ApiError, errorResponse } from "./errors.ts";
 import { cors } from "./middleware/cors/index.ts";
 import { playgroundPage } from "./playground/page.ts";
+import { edits } from "./routes/edits.ts";
 import { generations } from "./routes/generations.ts";
 import { health } from "./routes/health.ts";
 import { images } from "./routes/images.ts";
@@ -20,7 +21,7 @@ const routeMethods: Array<[RegExp, string[]]> = [
   [/^\/$/, ["GET", "HEAD"]],
   [/^\/openapi\.json$/, ["GET", "HEAD"]],
   [/^\/(healthz|readyz)$/, ["GET", "HEAD"]],
-  [/^\/v1\/images\/(generations|variations|interpolations)$/, ["POST"]],
+  [/^\/v1\/images\/(generations|variations|edits|interpolations)$/, ["POST"]],
   [/^\/v1\/images\/[0-9a-f]{64}\/[0-9]+\.png$/, ["GET", "HEAD"]],
   [/^\/v1\/jobs\/[^/]+(\/events)?$/, ["GET", "HEAD"]],
   [/^\/v1\/models(\/.+)?$/, ["GET", "HEAD"]],
@@ -28,11 +29,20 @@ const routeMethods: Array<[RegExp, string[]]> = [
 
 export const app = new Hono<AppEnv>()
   .use(cors)
-  .get("/", (c) => c.html(playgroundPage({ sizes: servedBundle.sizes, bundleId: servedBundle.id })))
+  .get("/", (c) =>
+    c.html(
+      playgroundPage({
+        sizes: servedBundle.sizes,
+        bundleId: servedBundle.id,
+        examplePrompts: servedBundle.manifest.example_prompts,
+      }),
+    ),
+  )
   .get("/openapi.json", (c) => c.json(openApiDocument(new URL(c.req.url).origin)))
   .route("/", health)
   .route("/", generations)
   .route("/", variations)
+  .route("/", edits)
   .route("/", interpolations)
   .route("/", images)
   .route("/", jobs)

@@ -2,7 +2,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
-import { DEV_POOL_SECRET, defaultBundleDir, parseConfig } from "./config.ts";
+import { DEV_POOL_SECRET, defaultBundleDir, gpuRequired, parseConfig } from "./config.ts";
 
 describe("defaultBundleDir", () => {
   it("prefers a shipped emoji bundle and falls back to the tiny test bundle", () => {
@@ -30,6 +30,14 @@ describe("parseConfig", () => {
 
   it("reads providers in priority order", () => {
     expect(parseConfig({ UNCLIP_PROVIDERS: "cuda, CPU" }).providers).toEqual(["cuda", "cpu"]);
+    expect(parseConfig({ UNCLIP_PROVIDERS: "webgpu" }).providers).toEqual(["webgpu"]);
+  });
+
+  it("requires the GPU exactly when the provider list names no cpu", () => {
+    expect(gpuRequired(parseConfig({ UNCLIP_PROVIDERS: "cuda" }).providers)).toBe(true);
+    expect(gpuRequired(parseConfig({ UNCLIP_PROVIDERS: "cuda,webgpu" }).providers)).toBe(true);
+    expect(gpuRequired(parseConfig({ UNCLIP_PROVIDERS: "cuda,cpu" }).providers)).toBe(false);
+    expect(gpuRequired(parseConfig({}).providers)).toBe(false);
   });
 
   it("names every invalid variable at once", () => {

@@ -24,8 +24,16 @@ const rank = (name: string) => {
 
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 
-export const PROVIDERS = ["cuda", "cpu"] as const;
+export const PROVIDERS = ["cuda", "webgpu", "cpu"] as const;
 export type ExecutionProvider = (typeof PROVIDERS)[number];
+
+/**
+ * A provider list without `cpu` says the GPU is required: no graph may fall back to the CPU
+ * (a provider that fails to load is an error, and every session's placement is checked).
+ * `cuda,cpu` keeps the old lenient behaviour: drop a provider that fails, run on what loads.
+ */
+export const gpuRequired = (providers: readonly ExecutionProvider[]): boolean =>
+  !providers.includes("cpu");
 
 const envSchema = z
   .object({
@@ -34,7 +42,7 @@ const envSchema = z
     UNCLIP_HOST: z.string().min(1).default("0.0.0.0"),
     /** Bundle directory; default: `defaultBundleDir()`. */
     UNCLIP_BUNDLE: z.string().min(1).optional(),
-    /** Execution providers in priority order, e.g. "cuda,cpu". */
+    /** Execution providers in priority order, e.g. "cuda,cpu"; without cpu the GPU is required. */
     UNCLIP_PROVIDERS: z
       .string()
       .default("cpu")

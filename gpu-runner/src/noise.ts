@@ -42,8 +42,11 @@ export function philox4x32(
   return [c0, c1, c2, c3];
 }
 
-/** Where a noise tensor is used; each gets its own stream. Upsampler k uses `upsampler0 + k`. */
-export const NOISE_STAGE = { prior: 1, decoder: 2, upsampler0: 16 } as const;
+/**
+ * Where a noise tensor is used; each gets its own stream. Upsampler k uses `upsampler0 + k`;
+ * `knownRegion + code` is the noise that re-noises an edit's kept pixels in stage `code`.
+ */
+export const NOISE_STAGE = { prior: 1, decoder: 2, upsampler0: 16, knownRegion: 64 } as const;
 
 export interface NoiseKey {
   /** The request's seed (uint32). */

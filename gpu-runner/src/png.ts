@@ -143,19 +143,26 @@ export async function encodeRgbPng(rgb: Uint8Array, side: number): Promise<Uint8
   return out;
 }
 
+/** A decoded PNG as straight (not premultiplied) RGBA in [0, 1], row-major, 4 values a pixel. */
+export interface RgbaImage {
+  width: number;
+  height: number;
+  rgba: Float32Array;
+}
+
 /**
- * Any PNG (gray, gray+alpha, RGB, RGBA, palette; 8 or 16 bit) → a (3, side, side) tensor in
- * [-1, 1]. Transparent pixels are composited on white; a non-square image is centre-cropped.
+ * Any PNG (gray, gray+alpha, RGB, RGBA, palette; 8 or 16 bit) → RGBA in [0, 1]; an image
+ * without alpha is opaque. `param` names the request field in the 400 for unreadable bytes.
  */
-export function decodePngToTensor(bytes: Uint8Array, side: number): Float32Array {
+export function decodePngRgba(bytes: Uint8Array, param = "image_b64"): RgbaImage {
   let png: ReturnType<typeof decode>;
   try {
     png = decode(bytes);
   } catch (error) {
     throw new RunnerError(
       "bad_request",
-      `image_b64 is not a readable PNG (${(error as Error).message})`,
-      "image_b64",
+      `${param} is not a readable PNG (${(error as Error).message})`,
+      param,
     );
   }
   let data: ArrayLike<number> = png.data;
@@ -168,6 +175,22 @@ export function decodePngToTensor(bytes: Uint8Array, side: number): Float32Array
   }
   const hasAlpha = channels === 2 || channels === 4;
   const colour = channels >= 3;
+  const pixels = png.width * png.height;
+  const rgba = new Float32Array(pixels * 4);
+  for (let p = 0; p < pixels; p++) {
+    const base = p * channels;
+    for (let c = 0; c < 3; c++) rgba[p * 4 + c] = data[base + (colour ? c : 0)] / max;
+    rgba[p * 4 + 3] = hasAlpha ? data[base + channels - 1] / max : 1;
+  }
+  return { width: png.width, height: png.height, rgba };
+}
+
+/**
+ * Any PNG → a (3, side, side) tensor in [-1, 1]. Transparent pixels are composited on white;
+ * a non-square image is centre-cropped.
+ */
+export function decodePngToTensor(bytes: Uint8Array, side: number): Float32Array {
+  const png = decodePngRgba(bytes);
   const crop = Math.min(png.width, png.height);
   const x0 = Math.floor((png.width - crop) / 2);
   const y0 = Math.floor((png.height - crop) / 2);
@@ -175,11 +198,10 @@ export function decodePngToTensor(bytes: Uint8Array, side: number): Float32Array
   const plane = crop * crop;
   for (let y = 0; y < crop; y++) {
     for (let x = 0; x < crop; x++) {
-      const base = ((y + y0) * png.width + (x + x0)) * channels;
-      const alpha = hasAlpha ? data[base + channels - 1] / max : 1;
+      const base = ((y + y0) * png.width + (x + x0)) * 4;
+      const alpha = png.rgba[base + 3];
       for (let c = 0; c < 3; c++) {
-        const v = data[base + (colour ? c : 0)] / max;
-        const onWhite = v * alpha + (1 - alpha);
+        const onWhite = png.rgba[base + c] * alpha + (1 - alpha);
         chw[c * plane + y * crop + x] = onWhite * 2 - 1;
       }
     }

@@ -2,6 +2,7 @@
 // queue, bundle identity, deadlines, draining) and metrics. The HTTP server, the CLI and the
 // benchmark all drive this same object.
 import type {
+  PoolEditRequest,
   PoolGenerateRequest,
   PoolInterpolateRequest,
   PoolProgressEvent,
@@ -10,17 +11,18 @@ import type {
 } from "@unclip/shared";
 import { BatchScheduler, type SchedulerObserver } from "./batching/scheduler.ts";
 import type { LoadedBundle } from "./bundle/load.ts";
-import type { StageSession } from "./bundle/session.ts";
+import { type StageSession, zeroFeeds } from "./bundle/session.ts";
 import { RunnerError } from "./errors.ts";
 import { RunnerMetrics } from "./metrics.ts";
 import { Job } from "./pipeline/job.ts";
 import { STAGE, UnclipPipeline } from "./pipeline/unclip.ts";
 
-export type JobKind = "generate" | "variations" | "interpolate";
+export type JobKind = "generate" | "variations" | "interpolate" | "edits";
 export type JobRequest =
   | { kind: "generate"; request: PoolGenerateRequest }
   | { kind: "variations"; request: PoolVariationRequest }
-  | { kind: "interpolate"; request: PoolInterpolateRequest };
+  | { kind: "interpolate"; request: PoolInterpolateRequest }
+  | { kind: "edits"; request: PoolEditRequest };
 
 export interface RunnerOptions {
   maxBatch: number;
@@ -104,15 +106,7 @@ export class Runner {
       sessions.decoder,
       ...sessions.upsamplers,
     ]) {
-      const feeds = Object.fromEntries(
-        session.inputs.map((spec) => {
-          const dims = [2, ...(spec.shape.slice(1) as number[])];
-          const size = dims.reduce((a, b) => a * b, 1);
-          const data = spec.dtype === "int64" ? new BigInt64Array(size) : new Float32Array(size);
-          return [spec.name, { data, dims }];
-        }),
-      );
-      await session.run(feeds);
+      await session.run(zeroFeeds(session.inputs, 2));
     }
     this.warmed = true;
   }
@@ -177,7 +171,9 @@ export class Runner {
           ? await this.pipeline.generate(job.request, run)
           : job.kind === "variations"
             ? await this.pipeline.variations(job.request, run)
-            : await this.pipeline.interpolate(job.request, run);
+            : job.kind === "edits"
+              ? await this.pipeline.edit(job.request, run)
+              : await this.pipeline.interpolate(job.request, run);
       const seconds = (performance.now() - started) / 1000;
       for (let i = 0; i < out.length; i++) this.metrics.imageLatency.observe(seconds);
       this.metrics.imagesGenerated.inc(out.length);

@@ -104,8 +104,8 @@ describe("signed job routes", () => {
     const { app } = await setup();
     const res = await app.request("/v1/variations", {
       method: "POST",
-      body: "x".repeat(7 * 1024 * 1024),
-      headers: { "content-length": String(7 * 1024 * 1024) },
+      body: "x".repeat(13 * 1024 * 1024),
+      headers: { "content-length": String(13 * 1024 * 1024) },
     });
     expect(res.status).toBe(413);
   });

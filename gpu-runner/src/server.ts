@@ -7,6 +7,7 @@ import {
   openAiErrorFromZod,
   POOL_PATHS,
   type PoolProgressEvent,
+  poolEditRequestSchema,
   poolGenerateRequestSchema,
   poolInterpolateRequestSchema,
   poolVariationRequestSchema,
@@ -26,13 +27,14 @@ export interface ServerOptions {
   replayGuard?: ReplayGuard;
 }
 
-/** A 4 MB PNG (the variations upload limit) in base64 plus the JSON around it. */
-const MAX_BODY_BYTES = 6 * 1024 * 1024;
+/** Two 4 MB PNGs (an edit's image and mask) in base64 plus the JSON around them. */
+const MAX_BODY_BYTES = 12 * 1024 * 1024;
 
 const schemas: Record<JobKind, z.ZodType> = {
   generate: poolGenerateRequestSchema,
   variations: poolVariationRequestSchema,
   interpolate: poolInterpolateRequestSchema,
+  edits: poolEditRequestSchema,
 };
 
 function errorResponse(c: Context, error: RunnerError): Response {

@@ -105,6 +105,16 @@ export const variationFieldsSchema = z.strictObject({
   model: z.string().max(256).optional(),
 });
 
+/** POST /v1/images/edits (multipart form fields other than `image` and `mask`, coerced). */
+export const editFieldsSchema = variationFieldsSchema.extend({
+  prompt: promptSchema,
+  prior_steps: z.coerce.number({ error: "must be an integer" }).pipe(stepsSchema).optional(),
+  prior_guidance_scale: z.coerce
+    .number({ error: "must be a number" })
+    .pipe(guidanceSchema)
+    .optional(),
+});
+
 /** Extension: POST /v1/images/interpolations — slerp between two prompts (unCLIP fig. 4). */
 export const interpolationRequestSchema = z.strictObject({
   prompt: promptSchema,
@@ -155,6 +165,7 @@ export const jobStatusSchema = z.object({
 export type GenerationRequest = z.infer<typeof generationRequestSchema>;
 export type GenerationRequestInput = z.input<typeof generationRequestSchema>;
 export type VariationFields = z.infer<typeof variationFieldsSchema>;
+export type EditFields = z.infer<typeof editFieldsSchema>;
 export type InterpolationRequest = z.infer<typeof interpolationRequestSchema>;
 export type ImagesResponse = z.infer<typeof imagesResponseSchema>;
 export type JobStatus = z.infer<typeof jobStatusSchema>;

@@ -34,6 +34,17 @@ describe("cacheKey (Contract 2)", () => {
     expect(await defaultSeedFor({ ...base, params: { size: "256x256" } })).toBe(889893361);
   });
 
+  it("matches the golden vectors of edits, with and without a mask", async () => {
+    // Same Python recipe; an edit with a mask appends its hash after the params.
+    const edit = { ...base, kind: "edit", imageSha256: "ab".repeat(32) };
+    expect(await cacheKey(edit)).toBe(
+      "c9d24047ae2b0d660969ea80b8ecf7f4e969a8a39e1e70410db69ecd1bd6aec3",
+    );
+    expect(await cacheKey({ ...edit, maskSha256: "cd".repeat(32) })).toBe(
+      "78bfa3ef6a9bb29c31671bfc5fa09c6aca00cbb604dd7378f8d23a47314bf19e",
+    );
+  });
+
   it("is the same for prompts the tokenizer maps to the same ids", async () => {
     const key = (prompt: string) => cacheKey({ ...base, tokenIds: [tokenizer.ids(prompt)] });
     expect(await key("A Red  Circle")).toBe(await key("a red circle"));
@@ -62,7 +73,7 @@ describe("cacheKey (Contract 2)", () => {
     );
   });
 
-  it("changes with the bundle, the kind, the ids and the input image", async () => {
+  it("changes with the bundle, the kind, the ids, the input image and the mask", async () => {
     const reference = await cacheKey(base);
     for (const other of [
       { ...base, bundle: "shapes@2" },
@@ -76,6 +87,7 @@ describe("cacheKey (Contract 2)", () => {
         ],
       },
       { ...base, imageSha256: "00".repeat(32) },
+      { ...base, maskSha256: "00".repeat(32) },
     ]) {
       expect(await cacheKey(other)).not.toBe(reference);
     }

@@ -14,14 +14,17 @@ export interface CacheKeyInput {
   kind: string;
   /** Token ids of each prompt under the bundle's tokenizer (truncated, unpadded). */
   tokenIds: ReadonlyArray<ReadonlyArray<number>>;
-  /** sha256 of an input image, for variations. */
+  /** sha256 of an input image, for variations and edits. */
   imageSha256?: string;
+  /** sha256 of an edit's mask PNG; absent when the image's own alpha is the mask. */
+  maskSha256?: string;
   params: PixelParams;
 }
 
 /**
  * sha256 over a canonical JSON array: version, bundle, kind, token ids, image hash and the
- * params sorted by name. JSON of integers and finite numbers is canonical in JS, so the same
+ * params sorted by name; an edit with a mask appends the mask hash (appended, not inserted,
+ * so every key computed before masks existed stays the same). JSON of integers and finite numbers is canonical in JS, so the same
  * input always gives the same bytes. `n` is deliberately not a param: image i depends only
  * on (seed, i), so a request for more images extends the same key's objects.
  */
@@ -42,6 +45,7 @@ export async function cacheKey(input: CacheKeyInput): Promise<string> {
     input.tokenIds,
     input.imageSha256 ?? null,
     params,
+    ...(input.maskSha256 === undefined ? [] : [input.maskSha256]),
   ]);
   return sha256Hex(canonical);
 }

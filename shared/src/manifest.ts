@@ -76,6 +76,8 @@ export const bundleManifestSchema = z
     name: z.string().regex(/^[a-z0-9][a-z0-9._-]*$/, "must be a lowercase slug"),
     version: z.string().min(1),
     description: z.string().optional(),
+    /** Prompts this bundle draws well: the playground offers them as one-click suggestions. */
+    example_prompts: z.array(z.string().min(1).max(200)).max(12).optional(),
     tokenizer: z.strictObject({
       file: z.string().min(1),
       sha256: sha256Hex,

@@ -9,6 +9,7 @@ export const POOL_PATHS = {
   generate: "/v1/generate",
   variations: "/v1/variations",
   interpolate: "/v1/interpolate",
+  edits: "/v1/edits",
 } as const;
 
 const steps = z.number().int().min(1).max(1000);
@@ -55,6 +56,17 @@ export const poolVariationRequestSchema = z.strictObject({
   ...rendering,
 });
 
+/** Inpainting: the prompt's image embedding decodes only where the mask is transparent. */
+export const poolEditRequestSchema = z.strictObject({
+  prompt: promptSchema,
+  /** The uploaded PNG, base64; its own alpha is the mask when `mask_b64` is absent. */
+  image_b64: z.string().min(1),
+  /** A PNG of the image's size: fully transparent pixels are redrawn, the others kept. */
+  mask_b64: z.string().min(1).optional(),
+  n: z.number().int().min(1).max(MAX_IMAGES_PER_REQUEST),
+  ...textRendering,
+});
+
 export const poolInterpolateRequestSchema = z.strictObject({
   prompt: promptSchema,
   target_prompt: promptSchema,
@@ -98,6 +110,7 @@ export const poolProgressEventSchema = z.strictObject({
 
 export type PoolGenerateRequest = z.infer<typeof poolGenerateRequestSchema>;
 export type PoolVariationRequest = z.infer<typeof poolVariationRequestSchema>;
+export type PoolEditRequest = z.infer<typeof poolEditRequestSchema>;
 export type PoolInterpolateRequest = z.infer<typeof poolInterpolateRequestSchema>;
 export type PoolImage = z.infer<typeof poolImageSchema>;
 export type PoolResponse = z.infer<typeof poolResponseSchema>;

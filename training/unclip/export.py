@@ -136,7 +136,15 @@ def write_bundle(pipe, out_dir: str, name: str, version: str, description: str, 
                 "tokenizer": {"file": "tokenizer.json", "sha256": sha256(tok_path),
                               "context_length": cfg.clip.context_length},
                 "embedding_dim": cfg.clip.embed_dim, "sources": sources, "stages": stages}
-    with open(os.path.join(out_dir, "manifest.json"), "w") as f:
+    manifest_path = os.path.join(out_dir, "manifest.json")
+    if os.path.exists(manifest_path):
+        # example_prompts are chosen by looking at what a bundle draws well: a re-export keeps them.
+        with open(manifest_path) as f:
+            previous = json.load(f).get("example_prompts")
+        if previous:
+            manifest = {**{k: v for k, v in manifest.items() if k != "sources"},
+                        "example_prompts": previous, "sources": sources}
+    with open(manifest_path, "w") as f:
         json.dump(manifest, f, indent=2)
     if goldens:
         gdir = os.path.join(out_dir, "golden")

@@ -2,9 +2,11 @@
 // derived from the key) before the Contract 2 key is computed, so the key covers exactly what
 // the pool renders. Image i of a job is the R2 object `<key>/<i>.png`.
 import {
+  type EditFields,
   type GenerationRequest,
   type InterpolationRequest,
   type PixelParams,
+  poolEditRequestSchema,
   poolGenerateRequestSchema,
   poolInterpolateRequestSchema,
   poolVariationRequestSchema,
@@ -19,7 +21,7 @@ import type { PoolOperation } from "../pool/client.ts";
 export const DEFAULT_SIZE = "256x256";
 
 export interface RenderJob {
-  kind: "generation" | "variation" | "interpolation";
+  kind: "generation" | "variation" | "interpolation" | "edit";
   operation: PoolOperation;
   key: string;
   /** Images this request needs: objects 0..count−1 of the key. */
@@ -179,6 +181,59 @@ export async function variationJob(
     seed,
     bundle: bundle.id,
     params: { ...params, seed, image_sha256: image.sha256 },
+    payload,
+  };
+}
+
+/** An uploaded PNG: its hash for the key, its base64 for the pool. */
+export interface UploadedPng {
+  sha256: string;
+  base64: string;
+}
+
+/** Inpainting: text params as a generation, keyed also on the image and the mask (if any). */
+export async function editJob(
+  fields: EditFields,
+  image: UploadedPng,
+  mask: UploadedPng | undefined,
+  bundle: ServedBundle,
+): Promise<RenderJob> {
+  const params = textParams(fields, bundle);
+  const { seed, key } = await resolveSeedAndKey(
+    {
+      bundle: bundle.id,
+      kind: "edit",
+      tokenIds: [bundle.tokenizer.ids(fields.prompt)],
+      imageSha256: image.sha256,
+      maskSha256: mask?.sha256,
+      params,
+    },
+    fields.seed,
+  );
+  const payload = poolEditRequestSchema.parse({
+    prompt: fields.prompt,
+    image_b64: image.base64,
+    mask_b64: mask?.base64,
+    n: fields.n,
+    bundle: bundle.id,
+    seed,
+    cache_key: key,
+    ...params,
+  });
+  return {
+    kind: "edit",
+    operation: "edits",
+    key,
+    count: fields.n,
+    size: params.size,
+    seed,
+    bundle: bundle.id,
+    params: {
+      ...params,
+      seed,
+      image_sha256: image.sha256,
+      ...(mask ? { mask_sha256: mask.sha256 } : {}),
+    },
     payload,
   };
 }

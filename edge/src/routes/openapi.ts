@@ -1,6 +1,7 @@
 // GET /openapi.json: the API described from the same shared zod schemas that validate it.
 import { createRoute, OpenAPIHono } from "@hono/zod-openapi";
 import {
+  editFieldsSchema,
   generationRequestSchema,
   imagesResponseSchema,
   interpolationRequestSchema,
@@ -43,6 +44,15 @@ const variationFormSchema = variationFieldsSchema.extend({
   image: z.any().meta({ type: "string", format: "binary", description: "Square PNG, ≤ 4 MB" }),
 });
 
+const editFormSchema = editFieldsSchema.extend({
+  image: z.any().meta({ type: "string", format: "binary", description: "Square PNG, ≤ 4 MB" }),
+  mask: z.any().optional().meta({
+    type: "string",
+    format: "binary",
+    description: "PNG of the image's size; fully transparent pixels are redrawn",
+  }),
+});
+
 export const apiRoutes = [
   createRoute({
     method: "post",
@@ -69,6 +79,16 @@ export const apiRoutes = [
     security: [{ bearer: [] }],
     request: {
       body: { required: true, content: { "multipart/form-data": { schema: variationFormSchema } } },
+    },
+    responses: { 200: json(imagesResponseSchema, "The images"), ...errorResponses },
+  }),
+  createRoute({
+    method: "post",
+    path: "/v1/images/edits",
+    summary: "Redraw the masked area of a square PNG from a prompt (OpenAI-compatible)",
+    security: [{ bearer: [] }],
+    request: {
+      body: { required: true, content: { "multipart/form-data": { schema: editFormSchema } } },
     },
     responses: { 200: json(imagesResponseSchema, "The images"), ...errorResponses },
   }),

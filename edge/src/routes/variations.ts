@@ -24,12 +24,18 @@ export const MAX_VARIATION_BODY_BYTES = MAX_VARIATION_IMAGE_BYTES + 64 * 1024;
 export interface VariationUpload {
   fields: Record<string, string>;
   image: Uint8Array;
+  /** Every file field that was sent, by name (`image`, and an edit's `mask`). */
+  files: Record<string, Uint8Array>;
 }
 
-/** Splits a multipart body into its text fields and the `image` file, with errors that name it. */
+/**
+ * Splits a multipart body into its text fields and its files (`image`, or those named in
+ * `fileFields`), with errors that name the field.
+ */
 export async function readVariationForm(
   bytes: Uint8Array,
   contentType: string,
+  fileFields: readonly string[] = ["image"],
 ): Promise<VariationUpload> {
   let form: FormData;
   try {
@@ -47,24 +53,20 @@ export async function readVariationForm(
     );
   }
   const fields: Record<string, string> = {};
-  let image: Uint8Array | undefined;
+  const files: Record<string, Uint8Array> = {};
   for (const [name, value] of form.entries()) {
-    if (name === "image") {
+    if (fileFields.includes(name)) {
       if (typeof value === "string") {
-        throw new ApiError(
-          400,
-          "Invalid 'image': must be a file upload.",
-          "image",
-          "invalid_value",
-        );
+        throw new ApiError(400, `Invalid '${name}': must be a file upload.`, name, "invalid_value");
       }
-      image = new Uint8Array(await value.arrayBuffer());
+      files[name] = new Uint8Array(await value.arrayBuffer());
     } else if (typeof value === "string") {
       fields[name] = value;
     } else {
       throw new ApiError(400, `Invalid '${name}': must not be a file.`, name, "invalid_value");
     }
   }
+  const image = files.image;
   if (!image)
     throw new ApiError(
       400,
@@ -72,16 +74,18 @@ export async function readVariationForm(
       "image",
       "missing_required_parameter",
     );
-  if (image.byteLength > MAX_VARIATION_IMAGE_BYTES) {
-    // 400 as OpenAI answers an image over 4 MB; only a body over the whole limit gets 413.
-    throw new ApiError(
-      400,
-      `Invalid 'image': ${image.byteLength} bytes is over the ${MAX_VARIATION_IMAGE_BYTES}-byte limit.`,
-      "image",
-      "image_too_large",
-    );
+  for (const [name, file] of Object.entries(files)) {
+    if (file.byteLength > MAX_VARIATION_IMAGE_BYTES) {
+      // 400 as OpenAI answers an image over 4 MB; only a body over the whole limit gets 413.
+      throw new ApiError(
+        400,
+        `Invalid '${name}': ${file.byteLength} bytes is over the ${MAX_VARIATION_IMAGE_BYTES}-byte limit.`,
+        name,
+        "image_too_large",
+      );
+    }
   }
-  return { fields, image };
+  return { fields, image, files };
 }
 
 export const variations = new Hono<AppEnv>().post(

@@ -51,6 +51,11 @@ export interface DiffusionSampleInit {
   onStep?(step: number, total: number): void;
   /** Replaces the seeded step noise (golden tests replay the Python sampler's noise). */
   stepNoise?(step: number): Float32Array;
+  /**
+   * Rewrites x_T and each step's result, given that sample's ᾱ (1 after the last step):
+   * masked sampling puts an edit's kept pixels back at that noise level (pipeline/inpaint.ts).
+   */
+  constrain?(x: Float32Array, alphaBar: number, step: number): Float32Array;
 }
 
 export class DiffusionSample implements WorkItem {
@@ -65,9 +70,11 @@ export class DiffusionSample implements WorkItem {
   constructor(private readonly init: DiffusionSampleInit) {
     this.stage = init.process.stage;
     this.job = init.job;
-    this.x = init.x;
     const { process } = init;
     this.timesteps = timestepsFor(init.sampler, process.alphasCumprod.length, init.steps);
+    this.x = init.constrain
+      ? init.constrain(init.x, process.alphasCumprod[this.timesteps[0]], 0)
+      : init.x;
     this.trajectory = {
       sampler: init.sampler,
       alphasCumprod: process.alphasCumprod,
@@ -128,6 +135,10 @@ export class DiffusionSample implements WorkItem {
       this.samplerState,
       noise,
     ));
+    if (this.init.constrain) {
+      const next = i + 1 < this.timesteps.length ? process.alphasCumprod[this.timesteps[i + 1]] : 1;
+      this.x = this.init.constrain(this.x, next, i + 1);
+    }
     this.stepIndex += 1;
     this.init.onStep?.(this.stepIndex, this.timesteps.length);
     return this.stepIndex === this.timesteps.length;

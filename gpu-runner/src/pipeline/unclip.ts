@@ -7,6 +7,7 @@ import {
   base64FromBytes,
   bytesFromBase64,
   nativeResolutionOf,
+  type PoolEditRequest,
   type PoolGenerateRequest,
   type PoolImage,
   type PoolInterpolateRequest,
@@ -22,6 +23,13 @@ import { decodePngToTensor, encodeRgbPng, resizeSquare, tensorToRgbBytes } from 
 import { alphasCumprodFor } from "../scheduler/schedule.ts";
 import { type DiffusionProcess, DiffusionSample, EncoderCall } from "./diffusion.ts";
 import { differenceDirection, l2Normalize, slerp } from "./embeddings.ts";
+import {
+  compositeKept,
+  type EditInput,
+  editInputFrom,
+  knownRegionAt,
+  maskedSampling,
+} from "./inpaint.ts";
 import type { Job } from "./job.ts";
 
 /** Stage keys of the scheduler (and the `stage` label of the metrics). */
@@ -120,6 +128,27 @@ export class UnclipPipeline {
       Array.from({ length: req.n }, async (_, index) => {
         const imageEmbed = await this.samplePrior(text, req, index, job);
         return this.decodeToPng(imageEmbed, text, req, index, index, job);
+      }),
+    );
+  }
+
+  /**
+   * Inpainting: the prompt's image embedding from the prior, as in generate, then a decoder
+   * and upsamplers that keep the unmasked pixels (pipeline/inpaint.ts).
+   */
+  async edit(req: PoolEditRequest, job: Job): Promise<PoolImage[]> {
+    this.checkSize(req.size);
+    const input = editInputFrom(
+      bytesFromBase64(req.image_b64),
+      req.mask_b64 === undefined ? undefined : bytesFromBase64(req.mask_b64),
+    );
+    job.plan(req.n * (req.prior_steps + this.decodeSteps(req)));
+    job.report("queued", 0, 0);
+    const [text] = await this.encodeText([req.prompt], job);
+    return Promise.all(
+      Array.from({ length: req.n }, async (_, index) => {
+        const imageEmbed = await this.samplePrior(text, req, index, job);
+        return this.decodeToPng(imageEmbed, text, req, index, index, job, input);
       }),
     );
   }
@@ -255,7 +284,8 @@ export class UnclipPipeline {
 
   /**
    * Decoder then upsamplers, then the PNG at the requested size. `noiseIndex` keys the noise
-   * (interpolation frames share one), `index` is the image's place in the answer.
+   * (interpolation frames share one), `index` is the image's place in the answer. With
+   * `edit`, every stage samples around the edit's kept pixels and the PNG keeps them exactly.
    */
   private async decodeToPng(
     imageEmbed: Float32Array,
@@ -264,9 +294,17 @@ export class UnclipPipeline {
     noiseIndex: number,
     index: number,
     job: Job,
+    edit?: EditInput,
   ): Promise<PoolImage> {
     const { decoder, upsamplers } = this.manifest.stages;
     const R = decoder.resolution;
+    const keepKnown = (side: number, noiseStage: number) =>
+      edit &&
+      maskedSampling(knownRegionAt(edit, side), {
+        seed: req.seed,
+        index: noiseIndex,
+        stage: NOISE_STAGE.knownRegion + noiseStage,
+      });
     const dec = new DiffusionSample({
       process: this.processes.decoder,
       job,
@@ -291,6 +329,7 @@ export class UnclipPipeline {
       seed: req.seed,
       index: noiseIndex,
       onStep: (step, total) => job.advance("decoder", step, total),
+      constrain: keepKnown(R, NOISE_STAGE.decoder),
     });
     await this.scheduler.submit(dec);
     let image = dec.sample;
@@ -311,13 +350,15 @@ export class UnclipPipeline {
         seed: req.seed,
         index: noiseIndex,
         onStep: (step, total) => job.advance("upsampler", step, total),
+        constrain: keepKnown(up.resolution, NOISE_STAGE.upsampler0 + k),
       });
       await this.scheduler.submit(sample);
       image = sample.sample;
       side = up.resolution;
     }
     const out = this.checkSize(req.size);
-    const rgb = tensorToRgbBytes(resizeSquare(image, 3, side, out), out);
+    const resized = resizeSquare(image, 3, side, out);
+    const rgb = tensorToRgbBytes(edit ? compositeKept(resized, edit, out) : resized, out);
     const png = await encodeRgbPng(rgb, out);
     job.report("encode", 1, 1);
     return {
