@@ -2,6 +2,7 @@
 # One command per bundle: prepare data -> train all stages -> export -> eval -> model card.
 #   training/build_bundle.sh shapes cpu            # -> models/shapes-cpu
 #   training/build_bundle.sh shapes tiny tiny-test # -> models/tiny-test (with golden/)
+#   SKIP_TRAIN=1 RUN_DIR=training/runs/emoji-gpu training/build_bundle.sh emoji gpu emoji-v2  # after the GPU run
 # Env: PY (default /usr/bin/python3), THREADS (default 2), RESUME=1 to continue a run.
 set -euo pipefail
 DATA=${1:?usage: build_bundle.sh shapes|emoji tiny|cpu|gpu [bundle-name]}
@@ -13,7 +14,9 @@ HERE=$(cd "$(dirname "$0")" && pwd)
 ROOT=$(dirname "$HERE")
 RUN=${RUN_DIR:-$HERE/runs/$DATA-$CFG}
 OUT=$ROOT/models/$NAME
-if [ "$DATA" = emoji ] && [ ! -f "$HERE/.cache/emoji64.npz" ]; then $PY "$HERE/prepare_emoji.py"; fi
+if [ "$DATA" = emoji ] && [ ! -f "$HERE/.cache/pack/emoji64.npz" ]; then
+  (cd "$ROOT" && npx tsx training/rasterize_emoji.ts) && $PY "$HERE/prepare_emoji.py"
+fi
 if [ "$DATA" = shapes ]; then $PY "$HERE/prepare_shapes.py" --config "$CFG"; fi
 if [ "${SKIP_TRAIN:-0}" != 1 ]; then
   $PY "$HERE/train.py" --stage all --data "$DATA" --config "$CFG" --run-dir "$RUN" --threads "$THREADS" ${RESUME:+--resume}
@@ -21,5 +24,9 @@ fi
 GOLD=""; [ "$CFG" = tiny ] && GOLD=--goldens
 $PY "$HERE/export.py" --run-dir "$RUN" --out "$OUT" --name "$NAME" $GOLD
 $PY "$HERE/eval.py" --run-dir "$RUN" --out "$OUT" --threads "$THREADS" ${EVAL_N:+--n $EVAL_N}
+if [ "$DATA" = emoji ]; then  # the everyday evaluation, through the shipped runner
+  [ -f "$HERE/eval/judge.onnx" ] || $PY "$HERE/judge.py" --threads "$THREADS"
+  (cd "$ROOT" && npx tsx training/eval/everyday.ts --model "$OUT" --n 4 --out "$RUN/everyday")
+fi
 $PY "$HERE/model_card.py" --run-dir "$RUN" --bundle "$OUT" --machine "${MACHINE:-}"
 du -sh "$OUT"

@@ -82,7 +82,7 @@ def main(argv=None):
     pipe = load_pipeline(args.run_dir)
     cfg = pipe.cfg
     data = load_data(cfg)
-    factor = cfg.upsampler.resolution // cfg.decoder.resolution
+    factor = data.images.shape[1] // cfg.decoder.resolution  # stored images -> decoder resolution
     res = {"bundle_config": f"{cfg.data}-{cfg.name}", "steps": args.steps, "splits": {}}
     grid_imgs, grid_caps = [], []
     for split, ev in data.evals.items():

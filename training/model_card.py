@@ -13,14 +13,11 @@ FAILURES = {
                "Never-seen (colour, shape) pairs get the shape wrong more often than seen ones (see the unseen split).",
                "Prompts outside the caption templates (other words, other colours) fall back to [UNK] and are ignored.",
                "Position is only defined for single shapes; multiple shapes are placed freely."],
-    "emoji": ["People emoji dominate the data (each comes in six skin tones), so they come out best; objects, food and "
-              "animals that occur once per style are often blobs. With `training/sample.py` (15 steps, seed 0): red apple, "
-              "red heart, grinning face (twitter style, a held-out pair) and cat face came out recognisable; dog face, "
-              "pizza, sun, ghost, frog, unicorn, birthday cake, rocket, watermelon, octopus, fire and thumbs up did not.",
-              "Fine detail (flag emblems, keycap digits, text, small symbols) is blurred or wrong at 32/64 px.",
+    "emoji": ["Fine detail (flag emblems, keycap digits, text, small symbols) is blurred or wrong at 64 px and stays so after upsampling.",
               "Skin tone and gender words are followed less reliably than the main concept.",
-              "Prompts with words outside the CLDR vocabulary map to [UNK]; the model only knows emoji concepts.",
-              "Held-out (concept, twitter style) pairs are harder than trained pairs; see the unseen split."],
+              "Compositions the data never shows (\"a dog wearing sunglasses\", \"an astronaut riding a horse\") come out as one of the two concepts.",
+              "The model only knows emoji concepts; the per-prompt figures in eval.json (`everyday.per_prompt`) show which everyday prompts fail.",
+              "Held-out (concept, twemoji) pairs are harder than trained pairs; see the unseen split."],
 }
 CAVEAT = ("Retrieval and R-precision are measured with this bundle's own CLIP, trained on the same captions: "
           "they show that generations agree with the prompt as this CLIP sees it, not a human judgement. "
@@ -59,11 +56,23 @@ def main(argv=None):
                            f"single-shape prompts only): {acc}")
             real = ", ".join(f"{k} {v:.3f}" for k, v in s["detector_accuracy_on_real_images"].items())
             figures.append(f"  - the detector's own ceiling, on real {s['detector_resolution']} px images of the same prompts: {real}")
+    if "everyday" in ev:
+        e = ev["everyday"]
+        figures.append(f"- **everyday prompts** (training/eval/everyday_prompts.tsv, {e['prompts']} prompts as people type them, "
+                       f"n={e['images_per_prompt']} at {e['size']}, the runner's default steps, `training/eval/everyday.ts`): "
+                       f"R-precision@1 among the {e['r_precision_candidates']} prompts with this bundle's CLIP {e['r_precision_at_1']:.3f}; "
+                       f"independent judge accuracy {e['judge_accuracy']:.3f} (its ceiling on real pictures {e['judge_ceiling']:.3f}, "
+                       f"chance {1 / e['prompts']:.3f}); diversity (mean pairwise CLIP image cosine within a prompt) {e['diversity_cosine']:.3f}")
     v = ev["variations"]
     figures.append(f"- variations: CLIP cosine inputâ†”variation {v['clip_cosine_mean']:.3f} "
                    f"(random pairs {v['clip_cosine_random_pairs']:.3f}, n={v['n']})")
     dec = m["stages"]["decoder"]
-    if cfg["name"] == "gpu":
+    if cfg["name"] == "gpu" and cfg["data"] == "emoji":
+        retrain = ("`npx tsx training/rasterize_emoji.ts && python3 training/prepare_emoji.py` here, then on one GPU "
+                   "`OUT=$OUT training/gpu_run.sh` (budgets in training/README.md), then here "
+                   "`python3 training/pack_run.py --unpack <out>/emoji-gpu.pt --run-dir training/runs/emoji-gpu` and "
+                   f"`SKIP_TRAIN=1 RUN_DIR=training/runs/emoji-gpu training/build_bundle.sh emoji gpu {m['name']}` (training/README.md)")
+    elif cfg["name"] == "gpu":
         retrain = ("on a CUDA machine `B_CLIP=70 B_PRIOR=230 B_DEC=320 B_UP=380 B_DEC2=215 OUT=/tmp/gpu_out "
                    "training/gpu_run.sh`, then here `python3 training/pack_run.py --unpack /tmp/gpu_out/"
                    f"{cfg['data']}-gpu.pt --run-dir training/runs/{cfg['data']}-gpu` and "
@@ -82,7 +91,7 @@ embedding and the text tokens, and one upsampler UNet {up['input_resolution']} â
 Trained from scratch in this repository (`training/`), {args.machine or 'see the table'}.
 
 ## Data and licences
-Dataset: **{cfg['data']}** ({'synthetic scenes rendered by training/unclip/data_shapes.py; (colour, shape) pairs red triangle, green circle, blue square never appear in training' if cfg['data'] == 'shapes' else 'emoji 64 px PNGs in Google (Noto) and Twitter (Twemoji) styles, captions "<style> style <CLDR label>"; 5 % of concepts are held out in Twitter style only'}).
+Dataset: **{cfg['data']}** ({'synthetic scenes rendered by training/unclip/data_shapes.py; (colour, shape) pairs red triangle, green circle, blue square never appear in training' if cfg['data'] == 'shapes' else 'emoji from seven permissively licensed vendor sets on npm (Iconify JSON), rasterized from vector at 256 px with resvg and trained at 64 px (decoder) and on 64 px crops of 256 px images (upsampler); sampled by concept so the six skin tones of one emoji count once; a random caption per step from the CLDR name, the emojibase tags and plain templates ("a cat face", "cat face emoji", "a cat face, noto style"), half without a style word; 5 % of concepts are held out in Twemoji style only. The two CC BY-SA sets (OpenMoji, EmojiOne v1) train only the independent judge of the everyday evaluation, never these weights'}).
 
 {srcs}
 

@@ -9,6 +9,7 @@ import { Tokenizer } from "@huggingface/tokenizers";
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { bundleManifestSchema } from "../shared/src/manifest.ts";
+import { loadTokenizer } from "../shared/src/tokenizer.ts";
 
 const BUNDLE = process.env.PARITY_BUNDLE || join(import.meta.dirname, "..", "models", "tiny-test");
 const readJson = (p: string) => JSON.parse(readFileSync(join(BUNDLE, p), "utf8"));
@@ -127,6 +128,28 @@ describe("tiny-test tokenizer", () => {
     })),
   )("$label gets the Python tokenizer's ids", ({ c }) => {
     expect(ids(c.text)).toEqual(c.ids);
+  });
+});
+
+describe("the BPE tokenizer (model v2) as shared/ loads it", () => {
+  // training/golden_tokens.py wrote the file and the Python ids
+  const golden = JSON.parse(
+    readFileSync(join(import.meta.dirname, "golden", "bpe_tokens.json"), "utf8"),
+  ) as { context_length: number; tokenizer: unknown; cases: { text: string; ids: number[] }[] };
+  const tok = loadTokenizer(golden.tokenizer, { contextLength: golden.context_length });
+
+  it.each(golden.cases.map((c) => ({ label: JSON.stringify(c.text), c })))(
+    "$label gets the Python tokenizer's ids",
+    ({ c }) => {
+      expect(tok.inputIds(c.text)).toEqual(c.ids);
+    },
+  );
+
+  it("emoji mean what they show and different unknown words get different ids", () => {
+    expect(tok.ids("🐱")).toEqual(tok.ids("cat face"));
+    expect(tok.ids("🐶🍕")).toEqual(tok.ids("dog face pizza"));
+    expect(tok.ids("猫猫猫")).not.toEqual(tok.ids("犬犬犬"));
+    expect(tok.ids("quokka")).not.toContain(1); // [UNK]: bytes cover every text
   });
 });
 

@@ -9,6 +9,7 @@ import argparse
 import copy
 import math
 import os
+import shutil
 import sys
 import time
 
@@ -21,20 +22,25 @@ from unclip.clip import CLIP  # noqa: E402
 from unclip.config import BundleConfig, TrainConfig, get_config, to_dict  # noqa: E402
 from unclip.dataset import downsample, load_data, to_tensor  # noqa: E402
 from unclip.diffusion import Diffusion  # noqa: E402
-from unclip.tokenizer import WordTokenizer  # noqa: E402
+from unclip.bpe import BPETokenizer  # noqa: E402
+from unclip.tokenizer import load_tokenizer  # noqa: E402
 from unclip.upsampler import degrade  # noqa: E402
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 STAGES = ("clip", "prior", "decoder", "upsampler")
 
 
-def get_tokenizer(run_dir: str, cfg: BundleConfig, data) -> WordTokenizer:
+def get_tokenizer(run_dir: str, cfg: BundleConfig, data):
+    """The run's tokenizer.json: the data pack's (emoji: trained with the emoji names by
+    prepare_emoji.py) or a BPE trained on the captions, written once before any stage reads it."""
     path = os.path.join(run_dir, "tokenizer.json")
-    if os.path.exists(path):
-        return WordTokenizer.load(path, cfg.clip.context_length)
-    tok = WordTokenizer.from_captions(data.all_captions(), cfg.clip.context_length)
-    tok.save(path)
-    return tok
+    if not os.path.exists(path):
+        if data.tokenizer_path:
+            shutil.copyfile(data.tokenizer_path, path)
+        else:
+            texts = [c for cs in (data.caption_lists or [[c] for c in data.captions]) for c in cs]
+            BPETokenizer.train(texts, cfg.clip.context_length, cfg.vocab_size).save(path)
+    return load_tokenizer(path, cfg.clip.context_length)
 
 
 class Log:
@@ -47,18 +53,15 @@ class Log:
 
 
 @torch.no_grad()
-def clip_features(clip: CLIP, images_u8: torch.Tensor, ids: torch.Tensor, res_factor: int, flip: bool, bs=512):
-    """Frozen CLIP features for every sample: image_embed (N, F, D) with F = 2 if flips else 1,
-    text_embed (N, D), text_tokens (N, L, W)."""
-    ie, te, tt = [], [], []
+def clip_image_features(clip: CLIP, images_u8: torch.Tensor, res_factor: int, flip: bool, bs=512):
+    """Frozen CLIP image embeddings of every sample: (N, F, D), F = 2 (image, its mirror) with
+    flips else 1. Text features are computed per step, for the caption that step draws."""
+    ie = []
     for i in range(0, len(images_u8), bs):
         x = downsample(to_tensor(images_u8[i:i + bs]), res_factor)
         views = [x, x.flip(-1)] if flip else [x]
         ie.append(torch.stack([clip.encode_image(v) for v in views], dim=1))
-        e, t = clip.encode_text(ids[i:i + bs])
-        te.append(e)
-        tt.append(t)
-    return torch.cat(ie), torch.cat(te), torch.cat(tt)
+    return torch.cat(ie)
 
 
 def train_stage(stage: str, cfg: BundleConfig, run_dir: str, device: str, resume: bool, log: Log,
@@ -73,57 +76,78 @@ def train_stage(stage: str, cfg: BundleConfig, run_dir: str, device: str, resume
     tok = get_tokenizer(run_dir, cfg, data)
     cfg.clip.vocab_size = len(tok.vocab)
     images = torch.from_numpy(data.images).to(device)  # (N, H, H, 3) uint8
-    ids = torch.tensor(tok.encode_batch(data.captions), dtype=torch.long, device=device)  # (N, L)
+    ids = torch.tensor(tok.encode_batch(data.captions), dtype=torch.long, device=device)  # (N, L) canonical
+    # every caption of every image, flattened; a step draws one per sample (one list per image)
+    lists = data.caption_lists or [[c] for c in data.captions]
+    cap_ids = torch.tensor(tok.encode_batch([c for cs in lists for c in cs]), dtype=torch.long, device=device)
+    cap_count = torch.tensor([len(cs) for cs in lists], device=device)
+    cap_start = torch.cumsum(cap_count, 0) - cap_count
     train_idx = torch.from_numpy(data.train_idx).to(device)
-    factor = cfg.upsampler.resolution // cfg.decoder.resolution
+    # sample by concept: each concept equally often, then one of its images
+    concept = data.concepts if data.concepts is not None else np.array(data.captions)
+    _, cid, counts = np.unique(concept, return_inverse=True, return_counts=True)
+    weight = torch.from_numpy(1.0 / counts[cid[data.train_idx]]).float()
+    cid = torch.from_numpy(cid).to(device)
+    factor = data.images.shape[1] // cfg.decoder.resolution  # source -> decoder resolution
+    hi_src = torch.from_numpy(data.hi_images if data.hi_images is not None else data.images).to(device)
+    hi_factor = hi_src.shape[1] // cfg.upsampler.resolution  # upsampler source -> its resolution
+    up_factor = cfg.upsampler.resolution // cfg.decoder.resolution
     g = torch.Generator(device="cpu").manual_seed(1234)
 
     model = build_model(stage, cfg).to(device)
     n_params = sum(p.numel() for p in model.parameters())
-    feats = None
+    feats = clip = None
     if stage in ("prior", "decoder"):
         clip, _, _ = load_stage(run_dir, "clip", device)
-        feats = clip_features(clip, images, ids, factor, cfg.flip)
-        del clip
+        feats = clip_image_features(clip, images, factor, cfg.flip)
     diff = {"prior": Diffusion("cosine", cfg.prior.timesteps, "x0"),
             "decoder": Diffusion("cosine", cfg.decoder.timesteps, "v"),
             "upsampler": Diffusion("cosine", cfg.upsampler.timesteps, "v")}.get(stage)
     scale = cfg.prior.embedding_scale or math.sqrt(cfg.prior.embed_dim)
-    cap_key = torch.tensor([hash(c) % (2 ** 61) for c in data.captions], device=device)
+
+    def draw_captions(idx):
+        """One random caption per sample: (B, L) ids."""
+        k = (torch.rand(len(idx), device=device) * cap_count[idx]).long()
+        return cap_ids[cap_start[idx] + k]
 
     def batch_loss(B):
-        idx = train_idx[torch.randint(0, len(train_idx), (B,), generator=g).to(device)]
+        if stage == "upsampler":
+            idx = torch.randint(0, len(hi_src), (B,), generator=g).to(device)
+        else:
+            idx = train_idx[torch.multinomial(weight, B, replacement=True, generator=g).to(device)]
         flip = torch.zeros(B, dtype=torch.bool, device=device)
         if cfg.flip:
             flip = torch.rand(B, device=device) < 0.5
         if stage == "clip":
             x = downsample(to_tensor(images[idx]), factor)
             x = torch.where(flip[:, None, None, None], x.flip(-1), x)
-            same = cap_key[idx][:, None] == cap_key[idx][None, :]
-            return model.loss(x, ids[idx], same)
+            same = cid[idx][:, None] == cid[idx][None, :]
+            return model.loss(x, draw_captions(idx), same)
+        if stage in ("prior", "decoder"):
+            tids = draw_captions(idx)
+            mask = (tids != 0).float()
+            with torch.no_grad():
+                te, tt = clip.encode_text(tids)
         if stage == "prior":
-            x0 = feats[0][idx, 0] * scale
-            te, tt = feats[1][idx], feats[2][idx]
-            mask = (ids[idx] != 0).float()
+            x0 = feats[idx, 0] * scale
             keep = (torch.rand(B, device=device) > 0.1).float()  # drop text 10 %
             return diff.loss(model, x0, text_embed=te * keep[:, None], text_tokens=tt * keep[:, None, None],
                              text_mask=mask * keep[:, None])
         if stage == "decoder":
             x0 = downsample(to_tensor(images[idx]), factor)
             x0 = torch.where(flip[:, None, None, None], x0.flip(-1), x0)
-            emb = feats[0][idx, flip.long()] if cfg.flip else feats[0][idx, 0]
+            emb = feats[idx, flip.long()] if cfg.flip else feats[idx, 0]
             keep_e = (torch.rand(B, device=device) > 0.1).float()  # drop embedding 10 %
             keep_t = (torch.rand(B, device=device) > 0.5).float()  # drop text 50 %
             return diff.loss(model, x0, image_embed=emb * keep_e[:, None],
-                             text_tokens=feats[2][idx] * keep_t[:, None, None],
-                             text_mask=(ids[idx] != 0).float() * keep_t[:, None])
-        hi = to_tensor(images[idx])
+                             text_tokens=tt * keep_t[:, None, None], text_mask=mask * keep_t[:, None])
+        hi = downsample(to_tensor(hi_src[idx]), hi_factor)
         hi = torch.where(flip[:, None, None, None], hi.flip(-1), hi)
         c, H = tc.crop, hi.shape[-1]
-        if c and c < H:
-            oy, ox = (np.random.randint(0, (H - c) // factor + 1, size=2) * factor).tolist()
+        if c and c < H:  # random crops (unCLIP trains its upsamplers on crops): the net is convolutional
+            oy, ox = (np.random.randint(0, (H - c) // up_factor + 1, size=2) * up_factor).tolist()
             hi = hi[:, :, oy:oy + c, ox:ox + c]
-        return diff.loss(model, hi, low_res=degrade(hi, factor, train=True))
+        return diff.loss(model, hi, low_res=degrade(hi, up_factor, train=True))
 
     opt = torch.optim.AdamW(model.parameters(), lr=tc.lr, betas=(0.9, 0.99), weight_decay=tc.weight_decay)
     ema = copy.deepcopy(model).eval()

@@ -34,3 +34,43 @@ def test_every_stage_trains_resumes_exports_and_evaluates(tmp_path):
     assert set(res["splits"]) == {"seen", "unseen"}
     assert "detector_accuracy" in res["splits"]["unseen"]
     assert os.path.exists(os.path.join(out, "samples.png"))
+
+
+def test_emoji_v2_packs_trains_every_stage_exports_and_evaluates(tmp_path, monkeypatch):
+    """The model v2 path on `tiny`: a pack made by prepare_emoji.py from a few drawn pictures in
+    the layout rasterize_emoji.ts writes, then every stage, resume, export and eval."""
+    import numpy as np
+    from PIL import Image, ImageDraw
+
+    import prepare_emoji
+    from unclip import dataset
+    raster = tmp_path / "raster"
+    rows = []
+    hexes = ["1F431", "1F436", "1F355", "1F34E", "2764", "1F680", "1F3E0", "1F31E", "1F44B", "1F44B-1F3FD",
+             "1F308", "1F525", "1F40D", "1F98A", "1F333", "2B50", "1F382", "1F697", "1F47B", "1F916"]
+    rng = np.random.default_rng(0)
+    for s in ("noto", "twemoji", "fluent-emoji-flat", "openmoji"):
+        (raster / s).mkdir(parents=True)
+        for h in hexes:
+            im = Image.new("RGB", (256, 256), "white")
+            ImageDraw.Draw(im).ellipse([40, 40, 216, 216], fill=tuple(int(v) for v in rng.integers(0, 255, 3)))
+            im.save(raster / s / f"{h}.png")
+            rows.append({"set": s, "hexcode": h, "name": h})
+    (raster / "index.json").write_text(json.dumps(rows))
+    pack = str(tmp_path / "pack")
+    prepare_emoji.main(["--raster", str(raster), "--out", pack, "--hi-per-style", "8", "--vocab-size", "600"])
+    monkeypatch.setattr(dataset, "PACK", pack)
+
+    run = str(tmp_path / "run")
+    train.main(["--stage", "all", "--data", "emoji", "--config", "tiny", "--run-dir", run, "--steps", "2"])
+    train.main(["--stage", "upsampler", "--data", "emoji", "--config", "tiny", "--run-dir", run, "--steps", "3", "--resume"])
+    assert "[upsampler] resumed at step 2" in open(os.path.join(run, "train.log")).read()
+    out = str(tmp_path / "bundle")
+    export.main(["--run-dir", run, "--out", out])
+    m = json.load(open(os.path.join(out, "manifest.json")))
+    up = m["stages"]["upsamplers"][0]
+    assert (m["stages"]["decoder"]["resolution"], up["input_resolution"], up["resolution"]) == (16, 16, 64)
+    assert {s["license"] for s in m["sources"]} >= {"Apache-2.0", "CC-BY-4.0", "MIT"}
+    assert "CC-BY-SA-4.0" not in {s["license"] for s in m["sources"]}  # judge-only sets never train the generator
+    res = evaluate.main(["--run-dir", run, "--out", out, "--n", "2", "--steps", "2"])
+    assert set(res["splits"]) == {"seen", "unseen"}

@@ -42,3 +42,48 @@ def test_tokenizer_json_round_trips_and_declares_the_contract(tmp_path):
     assert j["truncation"] is None and j["padding"] is None
     assert j["pre_tokenizer"] == {"type": "Whitespace"}
     assert WordTokenizer.load(str(path), 16).encode(CAPS[0]) == tok.encode(CAPS[0])
+
+
+# --- BPE (model v2) -------------------------------------------------------------------------
+import os  # noqa: E402
+
+from unclip.bpe import BPETokenizer  # noqa: E402
+from unclip.tokenizer import load_tokenizer  # noqa: E402
+
+GOLDEN = os.path.join(os.path.dirname(__file__), "..", "golden", "bpe_tokens.json")
+EMOJI = {"🐱": "cat face", "👩": "woman", "🚀": "rocket", "👩\u200d🚀": "woman astronaut", "🏽": "medium skin tone"}
+
+
+def test_bpe_golden_ids_are_still_what_python_gives():
+    g = json.load(open(GOLDEN, encoding="utf-8"))
+    tok = BPETokenizer.from_hf_json(g["tokenizer"], g["context_length"])
+    assert [tok.encode(c["text"]) for c in g["cases"]] == [c["ids"] for c in g["cases"]]
+
+
+def test_bpe_never_loses_a_word_and_keeps_unknown_words_apart():
+    tok = BPETokenizer.train(CAPS * 3, 16, 400, EMOJI)
+    for word in ("zebra", "quokka", "猫", "piñata"):
+        assert UNK not in tok.encode(word)
+    assert tok.encode("猫猫猫") != tok.encode("犬犬犬") != tok.encode("🦜🦜")
+    assert tok.encode("small red circle")[1:4] == [tok.vocab[w] for w in ("small", "red", "circle")]
+
+
+def test_bpe_names_emoji_whole_sequences_first_and_ignores_variation_selectors():
+    tok = BPETokenizer.train(["cat face", "woman astronaut", "rocket", "medium skin tone"] * 3, 32, 300, EMOJI)
+    assert tok.encode("🐱") == tok.encode("cat face")
+    assert tok.encode("👩\u200d🚀") == tok.encode("woman astronaut")  # not "woman rocket"
+    assert tok.encode("👩🏽") == tok.encode("woman medium skin tone")
+    assert tok.encode("🐱\ufe0f") == tok.encode("🐱")
+
+
+def test_bpe_truncation_keeps_the_first_l_minus_1_and_the_end_token():
+    tok = BPETokenizer.train(CAPS * 3, 8, 400)
+    ids = tok.encode(" ".join(["red"] * 20))
+    assert len(ids) == 8 and ids[0] == BOS and ids[-1] == EOS and ids[1:7] == [tok.vocab["red"]] * 6
+
+
+def test_a_saved_bpe_tokenizer_loads_back_as_bpe(tmp_path):
+    tok = BPETokenizer.train(CAPS, 16, 300, EMOJI)
+    tok.save(str(tmp_path / "t.json"))
+    back = load_tokenizer(str(tmp_path / "t.json"), 16)
+    assert isinstance(back, BPETokenizer) and back.encode("🐱 zebra") == tok.encode("🐱 zebra")

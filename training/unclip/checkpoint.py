@@ -15,7 +15,8 @@ def bundle_from_dict(d: dict) -> BundleConfig:
                         prior=from_dict(PriorConfig, d["prior"]), decoder=from_dict(UNetConfig, d["decoder"]),
                         upsampler=from_dict(UNetConfig, d["upsampler"]),
                         train={k: from_dict(TrainConfig, v) for k, v in d["train"].items()},
-                        n_train=d["n_train"], flip=d["flip"])
+                        n_train=d["n_train"], flip=d["flip"],
+                        **{k: d[k] for k in ("vocab_size", "default_steps", "sampler") if k in d})
 
 
 def build_model(stage: str, cfg: BundleConfig) -> torch.nn.Module:
@@ -36,10 +37,12 @@ def load_stage(run_dir: str, stage: str, device="cpu"):
 def load_pipeline(run_dir: str):
     """All four stages (EMA weights) + tokenizer of a run directory as a Pipeline."""
     from .pipeline import Pipeline
-    from .tokenizer import WordTokenizer
+    from .tokenizer import load_tokenizer
     clip, cfg, _ = load_stage(run_dir, "clip")
     prior, _, _ = load_stage(run_dir, "prior")
     decoder, _, _ = load_stage(run_dir, "decoder")
     upsampler, _, _ = load_stage(run_dir, "upsampler")
-    tok = WordTokenizer.load(os.path.join(run_dir, "tokenizer.json"), cfg.clip.context_length)
-    return Pipeline(clip, prior, decoder, upsampler, tok, cfg)
+    tok = load_tokenizer(os.path.join(run_dir, "tokenizer.json"), cfg.clip.context_length)
+    pipe = Pipeline(clip, prior, decoder, upsampler, tok, cfg)
+    pipe.sampler = cfg.sampler  # the sampler the bundle's default steps are meant for
+    return pipe

@@ -74,6 +74,9 @@ class BundleConfig:
     train: dict = field(default_factory=dict)  # stage -> TrainConfig
     n_train: int = 2000                    # shapes: rendered training images
     flip: bool = False                     # horizontal flips (never for shapes: "top left")
+    vocab_size: int = 4096                 # BPE vocabulary trained on the captions (bytes + merges + specials)
+    default_steps: dict = field(default_factory=lambda: {"prior": 25, "decoder": 25, "upsampler": 10})  # manifest
+    sampler: str = "ddim"                  # the sampler default_steps are meant for (manifest, eval)
 
 
 def _train(**kw):
@@ -81,9 +84,12 @@ def _train(**kw):
 
 
 def get_config(data: str, preset: str) -> BundleConfig:
-    """The preset for one dataset. Resolutions: decoder R, one upsampler R -> 2R."""
+    """The preset for one dataset. Shapes: decoder R, one upsampler R -> 2R. Emoji (model v2):
+    decoder R, one upsampler R -> 4R (64 -> 256 px, as unCLIP's 64 -> 256 stage)."""
     assert data in ("shapes", "emoji"), f"unknown dataset {data!r}"
     assert preset in ("tiny", "cpu", "gpu"), f"unknown preset {preset!r}"
+    if data == "emoji":
+        return _emoji_v2(preset)
     if preset == "tiny":
         L, W, D, R = 16, 32, 16, 16
         clip = ClipConfig(context_length=L, text_width=W, text_layers=1, text_heads=2,
@@ -127,6 +133,54 @@ def get_config(data: str, preset: str) -> BundleConfig:
             n_train = 20000
     return BundleConfig(name=preset, data=data, clip=clip, prior=prior, decoder=dec, upsampler=up,
                         train=train, n_train=n_train, flip=(data == "emoji"))
+
+
+def _emoji_v2(preset: str) -> BundleConfig:
+    """Model v2: 64 px decoder and a 64 -> 256 upsampler trained on 64 px crops. Sizes are set by
+    CPU serving, not GPU training: at 10 decoder steps (x2 for guidance) and 5 upsampler steps
+    a 256 px image is ~69 GMAC (decoder 2.3, upsampler 4.5 GMAC per call), which 2 cores run in
+    a few seconds; 18.2 M parameters are ~73 MB of fp32 ONNX (under the 80 MB bundle budget).
+    `tiny` keeps the shape of the hierarchy (R -> 4R) at 16 -> 64 px for the CI smoke and rehearsal."""
+    if preset == "tiny":
+        L, W, D, R = 32, 32, 16, 16
+        clip = ClipConfig(context_length=L, text_width=W, text_layers=1, text_heads=2,
+                          image_resolution=R, image_channels=(8, 16, 32), embed_dim=D)
+        prior = PriorConfig(embed_dim=D, context_length=L, text_width=W, width=32, layers=1, heads=2)
+        dec = UNetConfig(resolution=R, base_channels=16, channel_mults=(1, 2), attention_levels=(1,),
+                         heads=2, embed_dim=D, text_width=W, context_length=L, embed_tokens=4)
+        up = UNetConfig(in_channels=6, resolution=4 * R, low_res=R, base_channels=8,
+                        channel_mults=(1, 2), attention_levels=())
+        train = {"clip": _train(steps=150, batch_size=64, lr=2e-3, warmup=20, ema_decay=0.99),
+                 "prior": _train(steps=150, batch_size=64, lr=1e-3, warmup=20, ema_decay=0.99),
+                 "decoder": _train(steps=400, batch_size=32, lr=2e-3, warmup=30, ema_decay=0.995),
+                 "upsampler": _train(steps=400, batch_size=16, lr=2e-3, warmup=20, ema_decay=0.995, crop=32)}
+        return BundleConfig(name=preset, data="emoji", clip=clip, prior=prior, decoder=dec, upsampler=up,
+                            train=train, flip=True, vocab_size=4096,
+                            default_steps={"prior": 20, "decoder": 10, "upsampler": 5}, sampler="dpmpp_2m")
+    L, W, D, R = 32, 128, 128, 64
+    clip = ClipConfig(context_length=L, text_width=W, text_layers=4, text_heads=4, image_resolution=R,
+                      image_channels=(32, 64, 128, 256, 256), embed_dim=D)
+    prior = PriorConfig(embed_dim=D, context_length=L, text_width=W, width=256, layers=6, heads=8)
+    dec = UNetConfig(resolution=R, base_channels=48, channel_mults=(1, 2, 3, 4), attention_levels=(2, 3),
+                     heads=4, embed_dim=D, text_width=W, context_length=L, embed_tokens=4, dropout=0.1)
+    up = UNetConfig(in_channels=6, resolution=4 * R, low_res=R, base_channels=16, channel_mults=(1, 2, 4, 4),
+                    attention_levels=())
+    if preset == "gpu":  # step counts are ceilings: gpu_run.sh stops every stage at its time budget
+        train = {"clip": _train(steps=30000, batch_size=512, lr=1e-3, warmup=300, ema_decay=0.995, log_every=200, ckpt_every=1000),
+                 "prior": _train(steps=60000, batch_size=512, lr=5e-4, warmup=300, ema_decay=0.999, log_every=200, ckpt_every=1000),
+                 "decoder": _train(steps=100000, batch_size=128, lr=5e-4, warmup=500, ema_decay=0.9995,
+                                   log_every=250, ckpt_every=1000),
+                 "upsampler": _train(steps=100000, batch_size=32, lr=5e-4, warmup=500, ema_decay=0.9995, crop=64,
+                                     log_every=250, ckpt_every=1000)}
+    else:
+        train = {"clip": _train(steps=1500, batch_size=128, lr=1e-3, warmup=100, ema_decay=0.995, log_every=50),
+                 "prior": _train(steps=2000, batch_size=128, lr=5e-4, warmup=100, ema_decay=0.995, log_every=50),
+                 "decoder": _train(steps=4000, batch_size=16, lr=5e-4, warmup=200, ema_decay=0.999, log_every=25),
+                 "upsampler": _train(steps=1500, batch_size=8, lr=5e-4, warmup=100, ema_decay=0.999, crop=64, log_every=25)}
+    # steps sized for 2 CPU cores (~4 s per 256 px image); a DPM-Solver++ sampler needs fewer than DDIM
+    return BundleConfig(name=preset, data="emoji", clip=clip, prior=prior, decoder=dec, upsampler=up,
+                        train=train, flip=True, vocab_size=4096,
+                        default_steps={"prior": 20, "decoder": 10, "upsampler": 5}, sampler="dpmpp_2m")
 
 
 def to_dict(cfg) -> dict:

@@ -1,79 +1,96 @@
-"""Emoji images (Noto via emoji-datasource-google, Twemoji via emoji-datasource-twitter, 64 px PNGs)
-with captions from emojibase-data CLDR labels and the art style as words.
+"""Emoji in every permissively licensed vendor style on npm, rasterized from vector at 256 px by
+training/rasterize_emoji.ts, with captions as people write them.
 
-A seeded set of concepts is held out in Twitter style only: their Google version trains, their
-Twitter version is the never-seen (concept, style) evaluation.
+Concepts and words come from emojibase-data (CLDR names, tags). A concept is an emoji without
+its skin tone, so the six tones of a hand are one concept and sampling by concept keeps people
+from drowning objects and animals. The two CC BY-SA sets (OpenMoji, EmojiOne v1) never train
+the generator: ShareAlike could bind the shipped weights, so they train only the independent
+judge (training/judge.py), which is why it has never seen the generator's images.
 """
 import json
 import os
+import re
 
 import numpy as np
 
-STYLES = {"google": "emoji-datasource-google", "twitter": "emoji-datasource-twitter"}
-SOURCES = [
-    {"name": "Noto Emoji (via emoji-datasource-google)", "license": "Apache-2.0",
-     "attribution": "Noto Emoji by Google Inc., licensed under the Apache License 2.0",
-     "url": "https://github.com/googlefonts/noto-emoji"},
-    {"name": "Twemoji (via emoji-datasource-twitter)", "license": "CC-BY-4.0",
-     "attribution": "Twemoji graphics by Twitter, Inc. and other contributors, licensed under CC-BY 4.0",
-     "url": "https://github.com/jdecked/twemoji"},
-    {"name": "emojibase-data (CLDR labels)", "license": "MIT",
-     "attribution": "Emojibase by Miles Johnson; annotations from Unicode CLDR (Unicode License)",
-     "url": "https://emojibase.dev"},
-]
+# Iconify set -> (style word in captions, licence record). Licences are the sets' own
+# info.json (SPDX) from the pinned @iconify-json packages.
+STYLES = {
+    "noto": ("noto", "Noto Emoji", "Apache-2.0", "Google Inc.", "https://github.com/googlefonts/noto-emoji"),
+    "noto-v1": ("blob", "Noto Emoji v1 (blob)", "Apache-2.0", "Google Inc.", "https://github.com/googlefonts/noto-emoji"),
+    "twemoji": ("twemoji", "Twemoji", "CC-BY-4.0", "Twitter, Inc. and other contributors", "https://github.com/jdecked/twemoji"),
+    "fluent-emoji-flat": ("fluent", "Fluent Emoji Flat", "MIT", "Microsoft Corporation", "https://github.com/microsoft/fluentui-emoji"),
+    "fxemoji": ("firefox", "Firefox OS Emoji (fxemoji)", "Apache-2.0", "Mozilla", "https://github.com/mozilla/fxemoji"),
+    "emojione": ("emojione", "EmojiOne 2 (EmojiTwo)", "CC-BY-4.0", "Emoji One", "https://github.com/EmojiTwo/emojitwo"),
+    "streamline-emojis": ("streamline", "Streamline Emojis", "CC-BY-4.0", "Streamline", "https://github.com/webalys-hq/streamline-vectors"),
+    "openmoji": ("openmoji", "OpenMoji", "CC-BY-SA-4.0", "OpenMoji / HfG Schwäbisch Gmünd", "https://github.com/hfg-gmuend/openmoji"),
+    "emojione-v1": ("emojione classic", "EmojiOne v1", "CC-BY-SA-4.0", "Emoji One", "https://github.com/joypixels/emojione-legacy"),
+}
+JUDGE_SETS = ("openmoji", "emojione-v1")  # ShareAlike: judge only, never the generator
+GENERATOR_SETS = tuple(s for s in STYLES if s not in JUDGE_SETS)
+UNSEEN_STYLE = "twemoji"  # held-out (concept, twemoji) pairs: the never-seen split
 
 
-def caption(label: str, style: str) -> str:
-    """Style first so the context length never truncates it: 'twitter style grinning face'."""
-    return f"{style} style {label}"
+def _source(set_name: str, role: str) -> dict:
+    _, title, spdx, author, url = STYLES[set_name]
+    bears = {"Apache-2.0": "permissive; weights ship with this attribution and the licence named",
+             "MIT": "permissive; weights ship with this attribution and the licence named",
+             "CC-BY-4.0": "if weights are adapted material, CC BY requires this attribution, which the manifest and model card give",
+             "CC-BY-SA-4.0": "ShareAlike could bind weights trained on it, so it trains only the evaluation judge (not shipped)"}[spdx]
+    return {"name": f"{title} (npm @iconify-json/{set_name})", "license": spdx,
+            "attribution": f"{title} by {author}, licensed under {spdx}; rasterized with resvg. {role}; {bears}",
+            "url": url}
 
 
-def _labels(node_modules: str) -> dict:
+SOURCES = [_source(s, "generator training") for s in GENERATOR_SETS] + [
+    {"name": "emojibase-data (CLDR names, tags)", "license": "MIT",
+     "attribution": "Emojibase by Miles Johnson; annotations from Unicode CLDR (Unicode License v3)",
+     "url": "https://emojibase.dev"}]
+JUDGE_SOURCES = [_source(s, "judge training only") for s in JUDGE_SETS]
+
+
+def article(phrase: str) -> str:
+    return ("an " if phrase[:1] in "aeiou" else "a ") + phrase
+
+
+def plain_label(label: str) -> str:
+    """CLDR 'waving hand: medium skin tone' -> 'waving hand, medium skin tone'; 'flag: Japan' -> 'flag, japan'."""
+    return re.sub(r"\s*:\s*", ", ", label).replace("’", "'").lower()
+
+
+def captions_for(label: str, tags: list, style: str) -> list:
+    """Every caption of one (concept, style) image; training draws one at random per step.
+    Half name the style, half do not, so a prompt without a style word is in-distribution."""
+    name = plain_label(label)
+    caps = [name, article(name), f"an emoji of {article(name)}", f"{name} emoji",
+            f"{article(name)}, {style} style", f"{style} style {name}", f"{name} in {style} style"]
+    for t in tags[:8]:
+        t = t.lower()
+        if t != name:
+            caps += [t, article(t)]
+    if tags:
+        caps.append(f"{name}, " + ", ".join(t.lower() for t in tags[:3]))
+    return list(dict.fromkeys(caps))
+
+
+def emoji_meta(node_modules: str) -> dict:
+    """hexcode -> {label, tags, concept (hexcode without skin tone), emoji, group} for every
+    emoji and skin variant in emojibase."""
     data = json.load(open(os.path.join(node_modules, "emojibase-data/en/data.json"), encoding="utf-8"))
-    out = {}
+    meta = {}
     for e in data:
-        out[e["hexcode"]] = e["label"]
+        base = {"tags": e.get("tags", []), "concept": e["hexcode"], "group": e.get("group", -1)}
+        meta[e["hexcode"]] = {**base, "label": e["label"], "emoji": e["emoji"]}
         for s in e.get("skins", []) or []:
-            out[s["hexcode"]] = s["label"]
-    return out
+            meta[s["hexcode"]] = {**base, "label": s["label"], "emoji": s["emoji"]}
+    return meta
 
 
-def _label_for(labels: dict, unified: str):
-    for key in (unified, unified.replace("-FE0F", ""), unified + "-FE0F"):
-        if key in labels:
-            return labels[key]
-    return None
+def load_raster_index(raster_dir: str) -> list:
+    return json.load(open(os.path.join(raster_dir, "index.json"), encoding="utf-8"))
 
 
-def load_emoji(node_modules: str, held_out_fraction: float = 0.05, seed: int = 0):
-    """Returns (images (N,64,64,3) uint8 on white, captions, concept ids, styles, held_out bool)."""
-    from PIL import Image
-
-    meta = json.load(open(os.path.join(node_modules, "emoji-datasource-google/emoji.json"), encoding="utf-8"))
-    labels = _labels(node_modules)
-    entries = []
-    for e in meta:
-        variants = [e] + list((e.get("skin_variations") or {}).values())
-        for v in variants:
-            label = _label_for(labels, v["unified"])
-            if label:
-                entries.append((v["unified"], v["image"], label, v))
+def held_out_concepts(concepts, fraction: float = 0.05, seed: int = 0) -> set:
     rng = np.random.default_rng(seed)
-    concepts = sorted({u for u, *_ in entries})
-    held = set(rng.choice(concepts, size=int(len(concepts) * held_out_fraction), replace=False).tolist())
-    images, caps, ids, styles, held_out = [], [], [], [], []
-    for unified, fname, label, v in entries:
-        for style, pkg in STYLES.items():
-            path = os.path.join(node_modules, pkg, "img", style, "64", fname)
-            if not v.get(f"has_img_{style}") or not os.path.exists(path):
-                continue
-            im = Image.open(path).convert("RGBA")
-            if im.size != (64, 64):
-                im = im.resize((64, 64), Image.LANCZOS)
-            white = Image.new("RGBA", im.size, (255, 255, 255, 255))
-            images.append(np.asarray(Image.alpha_composite(white, im).convert("RGB")))
-            caps.append(caption(label, style))
-            ids.append(unified)
-            styles.append(style)
-            held_out.append(style == "twitter" and unified in held)
-    return np.stack(images), caps, ids, styles, np.array(held_out)
+    concepts = sorted(set(concepts))
+    return set(rng.choice(concepts, size=max(1, int(len(concepts) * fraction)), replace=False).tolist())

@@ -1,5 +1,8 @@
-"""One interface over both datasets: high-res uint8 images (the upsampler's target; the decoder's
-base resolution is their 2x area downsample), captions, the training indices and eval splits."""
+"""One interface over both datasets: uint8 images (shapes: at the upsampler's resolution; emoji:
+at 64 px, the decoder's, with a 256 px subset for the upsampler), captions (one canonical caption
+per image plus, for emoji, every caption a training step may draw), concepts for sampling by
+concept, the training indices and eval splits."""
+import io
 import json
 import os
 from dataclasses import dataclass
@@ -11,15 +14,20 @@ import torch.nn.functional as F
 from .config import BundleConfig
 
 CACHE = os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), ".cache")
+PACK = os.environ.get("UNCLIP_PACK", os.path.join(CACHE, "pack"))
 
 
 @dataclass
 class TrainingData:
-    images: np.ndarray   # (N, H, H, 3) uint8 at the upsampler's resolution
-    captions: list       # N captions
+    images: np.ndarray   # (N, H, H, 3) uint8; H is a multiple of the decoder's resolution
+    captions: list       # N canonical captions (eval, goldens)
     train_idx: np.ndarray  # indices used for training
     evals: dict          # split name -> {"idx": indices into images, "attrs": list | None}
     sources: list        # licence records for the manifest
+    caption_lists: list = None  # N lists: a training step draws one at random (None: the canonical one)
+    concepts: np.ndarray = None  # (N,) concept id per image: sampling and CLIP positives (None: caption)
+    hi_images: np.ndarray = None  # (M, 256, 256, 3) upsampler targets (None: images are the targets)
+    tokenizer_path: str = None  # a tokenizer.json shipped with the data (None: train one on the captions)
 
     def all_captions(self) -> list:
         return list(self.captions)
@@ -59,22 +67,39 @@ def load_data(cfg: BundleConfig) -> TrainingData:
                             [{"name": "unclip-edge synthetic shapes", "license": "CC0-1.0",
                               "attribution": "Rendered by training/unclip/data_shapes.py",
                               "url": "https://example.invalid/unclip-edge"}])
+    return load_emoji_pack(PACK)
+
+
+def decode_webp(data: bytes) -> np.ndarray:
+    """(H, W, 3) uint8; PIL where present, else torchvision (a bare GPU machine may lack one)."""
+    try:
+        from PIL import Image
+        return np.asarray(Image.open(io.BytesIO(data)).convert("RGB"))
+    except ImportError:
+        from torchvision.io import ImageReadMode, decode_image
+        t = decode_image(torch.frombuffer(bytearray(data), dtype=torch.uint8), mode=ImageReadMode.RGB)
+        return t.permute(1, 2, 0).numpy()
+
+
+def load_emoji_pack(pack: str) -> TrainingData:
     from .data_emoji import SOURCES
-    path = os.path.join(CACHE, "emoji64.npz")
-    assert os.path.exists(path), f"{path} missing: run python3 training/prepare_emoji.py first"
+    path = os.path.join(pack, "emoji64.npz")
+    assert os.path.exists(path), f"{path} missing: run training/rasterize_emoji.ts and training/prepare_emoji.py"
     z = np.load(path)
-    images = z["images"]
-    if images.shape[1] != hi:
-        t = torch.from_numpy(images).permute(0, 3, 1, 2).float()
-        t = F.interpolate(t, size=(hi, hi), mode="area")
-        images = t.round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
+    lists = json.loads(str(z["captions"]))
     held = z["held_out"]
+    hi = np.load(os.path.join(pack, "emoji256.npz"))
+    off = hi["offsets"]
+    blob = hi["webp"].tobytes()
+    hi_images = np.stack([decode_webp(blob[off[k]:off[k + 1]]) for k in range(len(off) - 1)])
     rng = np.random.default_rng(0)
     seen_pool = np.nonzero(~held)[0]
     # seen eval: pairs that are also trained on (generation quality on the training distribution)
     seen = np.sort(rng.choice(seen_pool, size=min(200, len(seen_pool)), replace=False))
     ev = {"seen": {"idx": seen, "attrs": None}, "unseen": {"idx": np.nonzero(held)[0], "attrs": None}}
-    return TrainingData(images, [str(c) for c in z["captions"]], seen_pool, ev, SOURCES)
+    return TrainingData(z["images"], [c[4] if len(c) > 4 else c[0] for c in lists], seen_pool, ev, SOURCES,
+                        caption_lists=lists, concepts=z["concepts"], hi_images=hi_images,
+                        tokenizer_path=os.path.join(pack, "tokenizer.json"))
 
 
 def to_tensor(images_u8: torch.Tensor) -> torch.Tensor:

@@ -115,19 +115,21 @@ def write_bundle(pipe, out_dir: str, name: str, version: str, description: str, 
             parity[gname] = {"file": entry["file"], "inputs": {k: arr(v) for k, v in inputs.items()},
                              "outputs": {k: arr(v) for k, v in zip(outputs, res)}, "tolerance": 1e-4}
     R, R2 = cfg.decoder.resolution, cfg.upsampler.resolution
+    steps = cfg.default_steps
+    sampler = {} if cfg.sampler == "ddim" else {"sampler": cfg.sampler}  # ddim is the schema's default
     up_name = f"upsampler_{R2}"
     stages = {
         "text_encoder": stage_entries["text_encoder"],
         "image_encoder": {**stage_entries["image_encoder"], "resolution": R},
         "prior": {**stage_entries["prior"], "schedule": dict(SCHEDULE, timesteps=cfg.prior.timesteps),
-                  "prediction": "x0", "default_steps": 25, "default_guidance": 2.0,
+                  "prediction": "x0", **sampler, "default_steps": steps["prior"], "default_guidance": 2.0,
                   "embedding_scale": float(pipe.scale)},
         "decoder": {**stage_entries["decoder"], "resolution": R,
                     "schedule": dict(SCHEDULE, timesteps=cfg.decoder.timesteps), "prediction": "v",
-                    "default_steps": 25, "default_guidance": 3.0},
+                    **sampler, "default_steps": steps["decoder"], "default_guidance": 3.0},
         "upsamplers": [{**stage_entries[up_name], "input_resolution": cfg.upsampler.low_res, "resolution": R2,
                         "schedule": dict(SCHEDULE, timesteps=cfg.upsampler.timesteps), "prediction": "v",
-                        "default_steps": 10, "default_guidance": 1.0}],
+                        **sampler, "default_steps": steps["upsampler"], "default_guidance": 1.0}],
     }
     tok_path = os.path.join(out_dir, "tokenizer.json")
     manifest = {"schema_version": 1, "name": name, "version": version, "description": description,

@@ -98,3 +98,14 @@ class WordTokenizer:
     def load(cls, path: str, context_length: int):
         with open(path, encoding="utf-8") as f:
             return cls(json.load(f)["model"]["vocab"], context_length)
+
+
+def load_tokenizer(path: str, context_length: int):
+    """A bundle's tokenizer.json as the Python tokenizer of its model type (BPE since model v2;
+    the word-level one for the older bundles)."""
+    from .bpe import BPETokenizer
+    with open(path, encoding="utf-8") as f:
+        j = json.load(f)
+    if j["model"]["type"] == "BPE":
+        return BPETokenizer.from_hf_json(j, context_length)
+    return WordTokenizer(j["model"]["vocab"], context_length)
