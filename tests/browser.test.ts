@@ -2,13 +2,13 @@
 // prompt, watch the progress bar move, see the images, ask for variations, scrub the
 // interpolation slider; start from the bundle's example prompts, paint a mask over an image and
 // send an edit; fit a phone-width screen. Saves screenshots to test-artifacts/.
-import { existsSync, mkdirSync, readFileSync } from "node:fs";
+import { mkdirSync, readFileSync } from "node:fs";
 import { resolve } from "node:path";
-import { type Browser, chromium } from "playwright-core";
+import type { Browser } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { REPO_ROOT } from "../scripts/stack.ts";
+import { launchChromium, SKIP_BROWSER } from "./chromium.ts";
 
-const CHROMIUM = process.env.CHROMIUM_PATH ?? "/usr/bin/chromium";
 const edgeUrl = inject("edgeUrl");
 const artifacts = resolve(REPO_ROOT, "test-artifacts");
 /** The stack serves the tiny bundle (tests/globalSetup.ts). */
@@ -16,27 +16,11 @@ const examplePrompts: string[] = JSON.parse(
   readFileSync(resolve(REPO_ROOT, "models/tiny-test/manifest.json"), "utf8"),
 ).example_prompts;
 
-describe.skipIf(process.env.UNCLIP_SKIP_BROWSER === "1")("playground in a real browser", () => {
+describe.skipIf(SKIP_BROWSER)("playground in a real browser", () => {
   let browser: Browser;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(
-        `No Chromium at ${CHROMIUM}: apt-get install chromium (or UNCLIP_SKIP_BROWSER=1)`,
-      );
-    }
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      args: [
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-quic",
-        "--no-first-run",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-      ],
-    });
+    browser = await launchChromium();
   });
   afterAll(async () => browser?.close());
 

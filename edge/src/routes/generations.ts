@@ -1,6 +1,6 @@
 // POST /v1/images/generations (OpenAI-compatible, plus seed/steps/guidance and `async`).
 import { generationRequestSchema, type ImagesResponse, type JobStatus } from "@unclip/shared";
-import { Hono } from "hono";
+import { type Context, Hono } from "hono";
 import { servedBundle } from "../bundle/index.ts";
 import { requireServedModel } from "../bundle/models.ts";
 import { renderThroughCache } from "../cache/index.ts";
@@ -15,7 +15,7 @@ import { chargeRequest, costOf, policyFor, rateLimit } from "../middleware/ratel
 import type { AppEnv } from "../types.ts";
 
 /** Renders (or finds) a job's images and answers in the requested format. */
-export async function imagesFor(
+async function imagesFor(
   job: RenderJob,
   responseFormat: "url" | "b64_json",
   origin: string,
@@ -29,6 +29,18 @@ export async function imagesFor(
     },
     generated,
   };
+}
+
+/** Answers a job's images (rendered now or found in R2), saying in `x-unclip-cache` which. */
+export async function answerImages(
+  c: Context<AppEnv>,
+  job: RenderJob,
+  responseFormat: "url" | "b64_json",
+) {
+  const origin = new URL(c.req.url).origin;
+  const { response, generated } = await imagesFor(job, responseFormat, origin, c.env);
+  c.header("x-unclip-cache", generated ? "miss" : "hit");
+  return c.json(response);
 }
 
 /** Starts an async job (202); its progress is at /v1/jobs/:id and /v1/jobs/:id/events. */
@@ -66,8 +78,6 @@ export const generations = new Hono<AppEnv>().post(
       c.header("location", `/v1/jobs/${status.id}`);
       return c.json(status, 202);
     }
-    const { response, generated } = await imagesFor(job, request.response_format, origin, c.env);
-    c.header("x-unclip-cache", generated ? "miss" : "hit");
-    return c.json(response);
+    return answerImages(c, job, request.response_format);
   },
 );

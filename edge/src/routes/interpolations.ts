@@ -11,7 +11,7 @@ import { requireApiKey } from "../middleware/auth/index.ts";
 import { body, MAX_JSON_BODY_BYTES, parseJsonBody } from "../middleware/body/index.ts";
 import { chargeRequest, costOf, rateLimit } from "../middleware/ratelimit/index.ts";
 import type { AppEnv } from "../types.ts";
-import { imagesFor } from "./generations.ts";
+import { answerImages } from "./generations.ts";
 
 export const interpolations = new Hono<AppEnv>().post(
   "/v1/images/interpolations",
@@ -27,9 +27,6 @@ export const interpolations = new Hono<AppEnv>().post(
     const job = await interpolationJob(request, servedBundle);
     await chargeRequest(c, costOf(job.count, job.size));
     c.header("x-unclip-cache-key", job.key);
-    const origin = new URL(c.req.url).origin;
-    const { response, generated } = await imagesFor(job, request.response_format, origin, c.env);
-    c.header("x-unclip-cache", generated ? "miss" : "hit");
-    return c.json(response);
+    return answerImages(c, job, request.response_format);
   },
 );

@@ -16,7 +16,7 @@ import { requireApiKey } from "../middleware/auth/index.ts";
 import { body } from "../middleware/body/index.ts";
 import { chargeRequest, costOf, rateLimit } from "../middleware/ratelimit/index.ts";
 import type { AppEnv } from "../types.ts";
-import { imagesFor } from "./generations.ts";
+import { answerImages } from "./generations.ts";
 
 /** The image plus the other fields and multipart framing. */
 export const MAX_VARIATION_BODY_BYTES = MAX_VARIATION_IMAGE_BYTES + 64 * 1024;
@@ -106,14 +106,6 @@ export const variations = new Hono<AppEnv>().post(
     );
     await chargeRequest(c, costOf(job.count, job.size));
     c.header("x-unclip-cache-key", job.key);
-    const origin = new URL(c.req.url).origin;
-    const { response, generated } = await imagesFor(
-      job,
-      parsed.data.response_format,
-      origin,
-      c.env,
-    );
-    c.header("x-unclip-cache", generated ? "miss" : "hit");
-    return c.json(response);
+    return answerImages(c, job, parsed.data.response_format);
   },
 );
