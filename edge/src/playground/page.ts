@@ -280,6 +280,7 @@ export function playgroundPage({
 <div id="images" data-testid="images"></div>
 <h2>Variations</h2>
 <div id="variations" data-testid="variations"></div>
+<h2>Edits</h2>
 <form id="edit-form" data-testid="edit-form">
   <fieldset id="edit-panel">
     <legend>Edit: paint the area to redraw</legend>
@@ -295,7 +296,6 @@ export function playgroundPage({
     <button id="edit-send" data-testid="edit-send" type="submit" disabled>Edit</button>
   </fieldset>
 </form>
-<h2>Edits</h2>
 <div id="edits" data-testid="edits"></div>
 <form id="interp-form" data-testid="interp-form">
   <fieldset>
