@@ -69,6 +69,16 @@ class Diffusion:
         return torch.mean((pred.float() - self.target(x0, t, noise)) ** 2)
 
 
+def guided_prediction(model_fn, x, t_vec, guidance: float) -> torch.Tensor:
+    """Classifier-free guidance u + s (c - u) in float64; one conditional call when s = 1."""
+    with torch.no_grad():
+        if guidance == 1.0:
+            return model_fn(x, t_vec, True).double()
+        c = model_fn(x, t_vec, True).double()
+        u = model_fn(x, t_vec, False).double()
+        return u + guidance * (c - u)
+
+
 def ddim_sample(model_fn, shape, diffusion: Diffusion, steps: int, guidance: float = 1.0,
                 eta: float = 0.0, clip_x0: bool = True, generator=None, x_T=None, noises=None,
                 record=None):
@@ -93,13 +103,7 @@ def ddim_sample(model_fn, shape, diffusion: Diffusion, steps: int, guidance: flo
         record["timesteps"] = ts
     for i, t in enumerate(ts):
         t_vec = torch.full((shape[0],), float(t))
-        with torch.no_grad():
-            if guidance == 1.0:
-                pred = model_fn(x, t_vec, True).double()
-            else:
-                c = model_fn(x, t_vec, True).double()
-                u = model_fn(x, t_vec, False).double()
-                pred = u + guidance * (c - u)
+        pred = guided_prediction(model_fn, x, t_vec, guidance)
         xd = x.double()
         ab = float(ab_all[t])
         ab_next = float(ab_all[ts[i + 1]]) if i + 1 < len(ts) else 1.0
@@ -163,13 +167,7 @@ def dpmpp_2m_sample(model_fn, shape, diffusion: Diffusion, steps: int, guidance:
     x0_prev, h_prev = None, None
     for i, t in enumerate(ts):
         t_vec = torch.full((shape[0],), float(t))
-        with torch.no_grad():
-            if guidance == 1.0:
-                pred = model_fn(x, t_vec, True).double()
-            else:
-                c = model_fn(x, t_vec, True).double()
-                u = model_fn(x, t_vec, False).double()
-                pred = u + guidance * (c - u)
+        pred = guided_prediction(model_fn, x, t_vec, guidance)
         xd = x.double()
         ab = float(ab_all[t])
         ab_next = float(ab_all[ts[i + 1]]) if i + 1 < len(ts) else 1.0
