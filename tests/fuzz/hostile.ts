@@ -16,6 +16,7 @@ const paths = fc.oneof(
   fc.constantFrom(
     "/v1/images/generations",
     "/v1/images/variations",
+    "/v1/images/edits",
     "/v1/images/interpolations",
     "/v1/jobs/job_x",
     "/v1/jobs/job_x/events",
@@ -114,12 +115,12 @@ const brokenPng = fc.oneof(
 const multipartBody = fc
   .tuple(
     fc.constantFrom("xyz", "----b", ""),
-    fc.oneof(fc.constant("image"), fc.string({ maxLength: 10 })),
+    fc.oneof(fc.constantFrom("image", "mask"), fc.string({ maxLength: 10 })),
     brokenPng,
     fc.constantFrom("image/png", "image/gif", "", "text/plain"),
     fc.boolean(),
     fc.dictionary(
-      fc.constantFrom("n", "size", "response_format", "seed", "steps", "x"),
+      fc.constantFrom("n", "size", "response_format", "seed", "steps", "prompt", "x"),
       fc.string({ maxLength: 20 }),
       {
         maxKeys: 3,
@@ -198,10 +199,15 @@ export const hostileRequest: fc.Arbitrary<HostileRequest> = fc.oneof(
   {
     weight: 3,
     arbitrary: fc
-      .tuple(authHeader, multipartBody, fc.boolean())
-      .map(([auth, { boundary, body }, honest]) => ({
+      .tuple(
+        fc.constantFrom("/v1/images/variations", "/v1/images/edits"),
+        authHeader,
+        multipartBody,
+        fc.boolean(),
+      )
+      .map(([path, auth, { boundary, body }, honest]) => ({
         method: "POST",
-        path: "/v1/images/variations",
+        path,
         headers: {
           ...auth,
           "content-type": honest
