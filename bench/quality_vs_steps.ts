@@ -16,15 +16,10 @@ import type { SamplerName } from "@unclip/shared";
 import { BatchScheduler } from "../gpu-runner/src/batching/scheduler.ts";
 import { loadBundle } from "../gpu-runner/src/bundle/load.ts";
 import { gaussianNoise, NOISE_STAGE } from "../gpu-runner/src/noise.ts";
-import {
-  type DiffusionProcess,
-  DiffusionSample,
-  EncoderCall,
-} from "../gpu-runner/src/pipeline/diffusion.ts";
+import { DiffusionSample, EncoderCall } from "../gpu-runner/src/pipeline/diffusion.ts";
 import { l2Normalize } from "../gpu-runner/src/pipeline/embeddings.ts";
-import { STAGE } from "../gpu-runner/src/pipeline/unclip.ts";
+import { diffusionProcessesOf, STAGE } from "../gpu-runner/src/pipeline/unclip.ts";
 import { resizeSquare } from "../gpu-runner/src/png.ts";
-import { alphasCumprodFor } from "../gpu-runner/src/scheduler/schedule.ts";
 
 const { values } = parseArgs({
   options: {
@@ -70,23 +65,11 @@ const scheduler = new BatchScheduler(
   new Set([STAGE.textEncoder, STAGE.imageEncoder]),
 );
 const job = { id: "quality", deadline: Number.POSITIVE_INFINITY };
-const process = (
-  stage: string,
-  spec: typeof stages.decoder | typeof stages.prior,
-  clipX0: boolean,
-  noiseStage: number,
-): DiffusionProcess => ({
-  stage,
-  prediction: spec.prediction,
-  alphasCumprod: alphasCumprodFor(spec.schedule),
-  clipX0,
-  noiseStage,
-  output: spec.outputs[0].name,
-});
-const PRIOR = process(STAGE.prior, stages.prior, false, NOISE_STAGE.prior);
-const DECODER = process(STAGE.decoder, stages.decoder, true, NOISE_STAGE.decoder);
+const processes = diffusionProcessesOf(manifest);
+const PRIOR = processes.prior;
+const DECODER = processes.decoder;
 const UP = stages.upsamplers[0];
-const UPSAMPLER = process(STAGE.upsampler(0), UP, true, NOISE_STAGE.upsampler0);
+const UPSAMPLER = processes.upsamplers[0];
 
 // Captions as training/unclip/data_emoji.py writes them, for a seeded pick of CLDR labels.
 function emojiCaptions(count: number): string[] {

@@ -2,6 +2,7 @@
 // derived from the key) before the Contract 2 key is computed, so the key covers exactly what
 // the pool renders. Image i of a job is the R2 object `<key>/<i>.png`.
 import {
+  base64FromBytes,
   type EditFields,
   type GenerationRequest,
   type InterpolationRequest,
@@ -12,6 +13,7 @@ import {
   poolVariationRequestSchema,
   resolveSeedAndKey,
   type SamplerName,
+  sha256Hex,
   type VariationFields,
 } from "@unclip/shared";
 import type { ServedBundle } from "../bundle/index.ts";
@@ -189,6 +191,10 @@ export async function variationJob(
 export interface UploadedPng {
   sha256: string;
   base64: string;
+}
+
+export async function uploadedPng(bytes: Uint8Array): Promise<UploadedPng> {
+  return { sha256: await sha256Hex(bytes), base64: base64FromBytes(bytes) };
 }
 
 /** Inpainting: text params as a generation, keyed also on the image and the mask (if any). */

@@ -2,16 +2,11 @@
 // optional `mask` PNG of the same size whose fully transparent pixels mark the area to redraw
 // (else the image's own alpha), and the prompt that says what to draw there. Both files are
 // checked from their headers here; the runner decodes them.
-import {
-  base64FromBytes,
-  editFieldsSchema,
-  MAX_VARIATION_IMAGE_BYTES,
-  sha256Hex,
-} from "@unclip/shared";
+import { editFieldsSchema, MAX_VARIATION_IMAGE_BYTES } from "@unclip/shared";
 import { Hono } from "hono";
 import { servedBundle } from "../bundle/index.ts";
 import { requireServedModel } from "../bundle/models.ts";
-import { editJob, type UploadedPng } from "../cache/render.ts";
+import { editJob, uploadedPng } from "../cache/render.ts";
 import { configOf } from "../config.ts";
 import { enforceContentPolicy } from "../contentPolicy.ts";
 import { ApiError } from "../errors.ts";
@@ -25,11 +20,6 @@ import { readVariationForm } from "./variations.ts";
 
 /** The image, the mask, the other fields and the multipart framing. */
 export const MAX_EDIT_BODY_BYTES = 2 * MAX_VARIATION_IMAGE_BYTES + 64 * 1024;
-
-const uploaded = async (bytes: Uint8Array): Promise<UploadedPng> => ({
-  sha256: await sha256Hex(bytes),
-  base64: base64FromBytes(bytes),
-});
 
 export const edits = new Hono<AppEnv>().post(
   "/v1/images/edits",
@@ -60,8 +50,8 @@ export const edits = new Hono<AppEnv>().post(
     }
     const job = await editJob(
       parsed.data,
-      await uploaded(upload.image),
-      maskBytes && (await uploaded(maskBytes)),
+      await uploadedPng(upload.image),
+      maskBytes && (await uploadedPng(maskBytes)),
       servedBundle,
     );
     await chargeRequest(c, costOf(job.count, job.size));

@@ -1,15 +1,10 @@
 // POST /v1/images/variations (OpenAI-compatible multipart): a square PNG ≤ 4 MB, checked from
 // its header before anything decodes it, rendered through its CLIP image embedding.
-import {
-  base64FromBytes,
-  MAX_VARIATION_IMAGE_BYTES,
-  sha256Hex,
-  variationFieldsSchema,
-} from "@unclip/shared";
+import { MAX_VARIATION_IMAGE_BYTES, variationFieldsSchema } from "@unclip/shared";
 import { Hono } from "hono";
 import { servedBundle } from "../bundle/index.ts";
 import { requireServedModel } from "../bundle/models.ts";
-import { variationJob } from "../cache/render.ts";
+import { uploadedPng, variationJob } from "../cache/render.ts";
 import { ApiError } from "../errors.ts";
 import { readPngHeader } from "../images/png.ts";
 import { requireApiKey } from "../middleware/auth/index.ts";
@@ -99,11 +94,7 @@ export const variations = new Hono<AppEnv>().post(
     if (!parsed.success) throw ApiError.fromZod(parsed.error);
     requireServedModel(parsed.data.model);
     readPngHeader(upload.image);
-    const job = await variationJob(
-      parsed.data,
-      { sha256: await sha256Hex(upload.image), base64: base64FromBytes(upload.image) },
-      servedBundle,
-    );
+    const job = await variationJob(parsed.data, await uploadedPng(upload.image), servedBundle);
     await chargeRequest(c, costOf(job.count, job.size));
     c.header("x-unclip-cache-key", job.key);
     return answerImages(c, job, parsed.data.response_format);

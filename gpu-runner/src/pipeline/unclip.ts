@@ -68,12 +68,39 @@ type PriorParams = Pick<
   "seed" | "prior_steps" | "prior_guidance_scale" | "prior_sampler"
 >;
 
-export class UnclipPipeline {
-  private readonly processes: {
-    prior: DiffusionProcess;
-    decoder: DiffusionProcess;
-    upsamplers: DiffusionProcess[];
+export interface DiffusionProcesses {
+  prior: DiffusionProcess;
+  decoder: DiffusionProcess;
+  upsamplers: DiffusionProcess[];
+}
+
+/** Each diffusion stage of a bundle as the sampling loop sees it (schedule, prediction, noise). */
+export function diffusionProcessesOf(manifest: BundleManifest): DiffusionProcesses {
+  const { stages } = manifest;
+  const process = (
+    stage: string,
+    spec: BundleManifest["stages"]["prior"] | BundleManifest["stages"]["decoder"],
+    clipX0: boolean,
+    noiseStage: number,
+  ): DiffusionProcess => ({
+    stage,
+    prediction: spec.prediction,
+    alphasCumprod: alphasCumprodFor(spec.schedule),
+    clipX0,
+    noiseStage,
+    output: spec.outputs[0].name,
+  });
+  return {
+    prior: process(STAGE.prior, stages.prior, false, NOISE_STAGE.prior),
+    decoder: process(STAGE.decoder, stages.decoder, true, NOISE_STAGE.decoder),
+    upsamplers: stages.upsamplers.map((u, k) =>
+      process(STAGE.upsampler(k), u, true, NOISE_STAGE.upsampler0 + k),
+    ),
   };
+}
+
+export class UnclipPipeline {
+  private readonly processes: DiffusionProcesses;
   readonly nativeResolution: number;
 
   constructor(
@@ -82,27 +109,7 @@ export class UnclipPipeline {
     private readonly scheduler: BatchScheduler,
     private readonly options: PipelineOptions,
   ) {
-    const { stages } = manifest;
-    const process = (
-      stage: string,
-      spec: BundleManifest["stages"]["prior"] | BundleManifest["stages"]["decoder"],
-      clipX0: boolean,
-      noiseStage: number,
-    ): DiffusionProcess => ({
-      stage,
-      prediction: spec.prediction,
-      alphasCumprod: alphasCumprodFor(spec.schedule),
-      clipX0,
-      noiseStage,
-      output: spec.outputs[0].name,
-    });
-    this.processes = {
-      prior: process(STAGE.prior, stages.prior, false, NOISE_STAGE.prior),
-      decoder: process(STAGE.decoder, stages.decoder, true, NOISE_STAGE.decoder),
-      upsamplers: stages.upsamplers.map((u, k) =>
-        process(STAGE.upsampler(k), u, true, NOISE_STAGE.upsampler0 + k),
-      ),
-    };
+    this.processes = diffusionProcessesOf(manifest);
     this.nativeResolution = nativeResolutionOf(manifest);
   }
 
@@ -119,29 +126,29 @@ export class UnclipPipeline {
     return sideOf(size);
   }
 
-  async generate(req: PoolGenerateRequest, job: Job): Promise<PoolImage[]> {
-    this.checkSize(req.size);
-    job.plan(req.n * (req.prior_steps + this.decodeSteps(req)));
-    job.report("queued", 0, 0);
-    const [text] = await this.encodeText([req.prompt], job);
-    return Promise.all(
-      Array.from({ length: req.n }, async (_, index) => {
-        const imageEmbed = await this.samplePrior(text, req, index, job);
-        return this.decodeToPng(imageEmbed, text, req, index, index, job);
-      }),
-    );
+  generate(req: PoolGenerateRequest, job: Job): Promise<PoolImage[]> {
+    return this.fromText(req, job);
   }
 
   /**
    * Inpainting: the prompt's image embedding from the prior, as in generate, then a decoder
    * and upsamplers that keep the unmasked pixels (pipeline/inpaint.ts).
    */
-  async edit(req: PoolEditRequest, job: Job): Promise<PoolImage[]> {
-    this.checkSize(req.size);
+  edit(req: PoolEditRequest, job: Job): Promise<PoolImage[]> {
     const input = editInputFrom(
       bytesFromBase64(req.image_b64),
       req.mask_b64 === undefined ? undefined : bytesFromBase64(req.mask_b64),
     );
+    return this.fromText(req, job, input);
+  }
+
+  /** Prompt → prior → decoder and upsamplers, optionally keeping an edit's known pixels. */
+  private async fromText(
+    req: PoolGenerateRequest,
+    job: Job,
+    input?: EditInput,
+  ): Promise<PoolImage[]> {
+    this.checkSize(req.size);
     job.plan(req.n * (req.prior_steps + this.decodeSteps(req)));
     job.report("queued", 0, 0);
     const [text] = await this.encodeText([req.prompt], job);
