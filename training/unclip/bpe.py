@@ -16,10 +16,10 @@ import re
 import unicodedata
 from collections import Counter, defaultdict
 
-SPECIALS = ["[PAD]", "[UNK]", "[BOS]", "[EOS]"]
+from .tokenizer import SPECIALS, split_specials
+
 PAD, UNK, BOS, EOS = 0, 1, 2, 3
 _PIECE = re.compile(r"[A-Za-z0-9_]+|[^A-Za-z0-9_\s]+")  # JS `\w` is ASCII without the `u` flag
-_SPECIAL_SPLIT = re.compile("(" + "|".join(re.escape(s) for s in SPECIALS) + ")")
 VS16, ZWJ = "\ufe0f", "\u200d"
 
 
@@ -89,14 +89,7 @@ class BPETokenizer:
 
     def pieces(self, text: str) -> list:
         """Tokens as the JS tokenizer yields them: literal special tokens are kept whole."""
-        out = []
-        for section in _SPECIAL_SPLIT.split(text):
-            if section in SPECIALS:
-                out.append(section)
-            elif section:
-                for w in self.words(section):
-                    out.extend(self.bpe(w))
-        return out
+        return split_specials(text, lambda section: [p for w in self.words(section) for p in self.bpe(w)])
 
     def encode(self, text: str) -> list:
         """(L,) ids: [BOS] + ids + [EOS], truncated to the first L-1 and the last, padded with [PAD]."""

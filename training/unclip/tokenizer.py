@@ -17,6 +17,18 @@ _PIECE = re.compile(r"[A-Za-z0-9_]+|[^A-Za-z0-9_\s]+")
 _SPECIAL_SPLIT = re.compile("(" + "|".join(re.escape(s) for s in SPECIALS) + ")")
 
 
+def split_specials(text: str, section_pieces) -> list:
+    """Literal special tokens kept whole (as the JS tokenizer does); the text between them
+    goes through section_pieces."""
+    out = []
+    for section in _SPECIAL_SPLIT.split(text):
+        if section in SPECIALS:
+            out.append(section)
+        elif section:
+            out.extend(section_pieces(section))
+    return out
+
+
 def pre_tokenize(text: str) -> list:
     """Normalised word pieces of a text without special tokens."""
     text = unicodedata.normalize("NFKC", text).lower()
@@ -41,13 +53,7 @@ class WordTokenizer:
 
     def pieces(self, text: str) -> list:
         """Tokens as the JS tokenizer yields them: literal special tokens are kept whole."""
-        out = []
-        for section in _SPECIAL_SPLIT.split(text):
-            if section in SPECIALS:
-                out.append(section)
-            elif section:
-                out.extend(pre_tokenize(section))
-        return out
+        return split_specials(text, pre_tokenize)
 
     def encode(self, text: str) -> list:
         """(L,) ids: [BOS] + first L-2 word ids + [EOS] + [PAD]*."""
