@@ -3,6 +3,7 @@ for training, into training/.cache/pack/ (ignored):
 
   emoji64.npz     every generator image at 64 px (the decoder's resolution), captions, concepts
   emoji256.npz    a style-stratified subset at 256 px as WebP bytes (the upsampler's crops)
+  emoji256_heldout.npz  a disjoint subset at 256 px, never trained on (the upsampler's evaluation)
   judge64.npz     the ShareAlike sets at 64 px, for the independent judge only
   tokenizer.json  the BPE tokenizer trained on every caption (one file for Python, edge, runner)
 
@@ -45,6 +46,8 @@ def main(argv=None):
     ap.add_argument("--raster", default=os.path.join(HERE, ".cache", "emoji256"))
     ap.add_argument("--out", default=PACK)
     ap.add_argument("--hi-per-style", type=int, default=600, help="256 px images per style for the upsampler")
+    ap.add_argument("--hi-heldout-per-style", type=int, default=30,
+                    help="256 px images per style held out from the upsampler (its own evaluation)")
     ap.add_argument("--webp-quality", type=int, default=90)
     ap.add_argument("--context-length", type=int, default=32)
     ap.add_argument("--vocab-size", type=int, default=4096)
@@ -68,20 +71,30 @@ def main(argv=None):
                         captions=np.array(json.dumps(captions)), concepts=np.array(concepts),
                         hexcodes=np.array([r["hexcode"] for r in gen]), sets=np.array([r["set"] for r in gen]),
                         held_out=held_out)
-    # upsampler subset: the same number per style, never a held-out pair
-    hi_idx = []
+    # upsampler subset: the same number per style, never a held-out pair; a disjoint held-out
+    # subset per style is drawn from what is left, so the upsampler's own evaluation never sees
+    # an image it trained on (emoji256_heldout.npz, same layout)
+    hi_idx, hi_heldout = [], []
     for s in GENERATOR_SETS:
         pool = [i for i, r in enumerate(gen) if r["set"] == s and not held_out[i]]
-        hi_idx += sorted(rng.choice(pool, size=min(args.hi_per_style, len(pool)), replace=False).tolist())
-    blobs = []
-    for i in hi_idx:
-        buf = io.BytesIO()
-        square(Image.open(os.path.join(args.raster, gen[i]["set"], gen[i]["hexcode"] + ".png")), 256).save(
-            buf, "WEBP", quality=args.webp_quality, method=4)
-        blobs.append(buf.getvalue())
-    offsets = np.cumsum([0] + [len(b) for b in blobs])
-    np.savez(os.path.join(args.out, "emoji256.npz"), webp=np.frombuffer(b"".join(blobs), np.uint8),
-             offsets=offsets, index=np.array(hi_idx))
+        picked = rng.choice(pool, size=min(args.hi_per_style, len(pool)), replace=False).tolist()
+        hi_idx += sorted(picked)
+        rest = sorted(set(pool) - set(picked))
+        hi_heldout += sorted(rng.choice(rest, size=min(args.hi_heldout_per_style, len(rest)), replace=False).tolist())
+
+    def save_webp(name, idx):
+        blobs = []
+        for i in idx:
+            buf = io.BytesIO()
+            square(Image.open(os.path.join(args.raster, gen[i]["set"], gen[i]["hexcode"] + ".png")), 256).save(
+                buf, "WEBP", quality=args.webp_quality, method=4)
+            blobs.append(buf.getvalue())
+        offsets = np.cumsum([0] + [len(b) for b in blobs])
+        np.savez(os.path.join(args.out, name), webp=np.frombuffer(b"".join(blobs), np.uint8),
+                 offsets=offsets, index=np.array(idx))
+
+    save_webp("emoji256.npz", hi_idx)
+    save_webp("emoji256_heldout.npz", hi_heldout)
     judge = [r for r in rows if r["set"] in JUDGE_SETS]
     np.savez_compressed(os.path.join(args.out, "judge64.npz"), images=np.stack([load(r, 64) for r in judge]),
                         concepts=np.array([meta[r["hexcode"]]["concept"] for r in judge]),
@@ -97,7 +110,7 @@ def main(argv=None):
     sizes = {f: os.path.getsize(os.path.join(args.out, f)) / 1e6 for f in sorted(os.listdir(args.out))}
     n_concepts = len(set(concepts))
     print(f"{len(gen)} generator images of {n_concepts} concepts in {len(GENERATOR_SETS)} styles "
-          f"({int(held_out.sum())} held-out {UNSEEN_STYLE} pairs), {len(hi_idx)} at 256 px, {len(judge)} judge images; "
+          f"({int(held_out.sum())} held-out {UNSEEN_STYLE} pairs), {len(hi_idx)} at 256 px (+{len(hi_heldout)} held out), {len(judge)} judge images; "
           + ", ".join(f"{k} {v:.1f} MB" for k, v in sizes.items()) + f"; {time.time() - t0:.0f}s")
 
 

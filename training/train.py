@@ -65,12 +65,14 @@ def clip_image_features(clip: CLIP, images_u8: torch.Tensor, res_factor: int, fl
 
 
 def train_stage(stage: str, cfg: BundleConfig, run_dir: str, device: str, resume: bool, log: Log,
-                budget_s: float = None, steps: int = None):
+                budget_s: float = None, steps: int = None, overrides: dict = None):
     tc: TrainConfig = cfg.train[stage]
     if budget_s is not None:
         tc = TrainConfig(**{**tc.__dict__, "budget_s": budget_s})
     if steps is not None:
         tc = TrainConfig(**{**tc.__dict__, "steps": steps})
+    if overrides:
+        tc = TrainConfig(**{**tc.__dict__, **overrides})
     cfg.train[stage] = tc
     data = load_data(cfg)
     tok = get_tokenizer(run_dir, cfg, data)
@@ -228,6 +230,9 @@ def main(argv=None):
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--budget", type=float, default=None, help="wall-clock seconds for this stage")
     ap.add_argument("--steps", type=int, default=None, help="override the preset's step count")
+    ap.add_argument("--batch-size", type=int, default=None, help="override the preset's batch size")
+    ap.add_argument("--lr", type=float, default=None, help="override the preset's peak learning rate")
+    ap.add_argument("--ckpt-every", type=int, default=None, help="override the preset's checkpoint interval")
     ap.add_argument("--threads", type=int, default=0, help="torch CPU threads (0 = leave)")
     args = ap.parse_args(argv)
     if args.threads:
@@ -243,7 +248,9 @@ def main(argv=None):
     stages = STAGES if args.stage == "all" else (args.stage,)
     for s in stages:
         cfg = get_config(args.data, args.config)
-        train_stage(s, cfg, run_dir, args.device, args.resume, log, args.budget, args.steps)
+        overrides = {k: v for k, v in (("batch_size", args.batch_size), ("lr", args.lr),
+                                       ("ckpt_every", args.ckpt_every)) if v is not None}
+        train_stage(s, cfg, run_dir, args.device, args.resume, log, args.budget, args.steps, overrides)
 
 
 if __name__ == "__main__":
