@@ -5,6 +5,7 @@ export * from "./bytes.ts";
 export * from "./cacheKey.ts";
 export * from "./errors.ts";
 export * from "./manifest.ts";
+export * from "./operation.ts";
 export * from "./protocol.ts";
 export * from "./signing.ts";
 export * from "./tokenizer.ts";
