@@ -1,33 +1,34 @@
 // The pool process: parse config, load and check the bundle, warm it, serve HTTP; on SIGTERM
 // report not-ready, refuse new jobs, finish held work (up to the drain timeout), exit 0.
+// Everything it logs is one JSON line (log.ts), each job included.
 import { serve } from "@hono/node-server";
 import { parseConfig } from "./config.ts";
 import { RunnerError } from "./errors.ts";
 import { loadRunner } from "./inProcess.ts";
+import { log, stdoutSink } from "./log.ts";
 import { createApp } from "./server.ts";
 
 async function main(): Promise<void> {
   const config = parseConfig(process.env);
-  const { bundle, runner } = await loadRunner(config);
+  const { bundle, runner } = await loadRunner(config, { jobLog: stdoutSink });
+  runner.metrics.setProviders(config.providers, bundle.providers);
   const app = createApp(runner, { secret: config.poolSecret });
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
-    console.log(
-      `unclip gpu-runner: bundle ${bundle.id} on http://${config.host}:${info.port} (warming up)`,
-    );
+    log({ msg: "warming up", bundle: bundle.id, url: `http://${config.host}:${info.port}` });
   });
   await runner.warm();
-  console.log(`unclip gpu-runner: ready (execution providers ${bundle.providers.join(",")})`);
+  log({ msg: "ready", bundle: bundle.id, providers: bundle.providers });
 
   let stopping = false;
   const stop = async (signal: string) => {
     if (stopping) return;
     stopping = true;
-    console.log(`unclip gpu-runner: ${signal}: draining ${runner.depth} held image(s)`);
+    log({ msg: "draining", signal, held_images: runner.depth });
     const finished = await runner.drain(config.drainTimeoutMs);
-    if (!finished) console.warn("unclip gpu-runner: drain timeout; exiting with work unfinished");
+    if (!finished) log({ msg: "drain timeout; exiting with work unfinished", level: "warn" });
     await new Promise<void>((resolve) => server.close(() => resolve()));
     await runner.release();
-    console.log("unclip gpu-runner: drained, exiting");
+    log({ msg: "drained, exiting" });
     process.exit(finished ? 0 : 1);
   };
   process.on("SIGTERM", () => void stop("SIGTERM"));
@@ -35,6 +36,9 @@ async function main(): Promise<void> {
 }
 
 main().catch((error) => {
-  console.error(error instanceof RunnerError ? error.message : error);
+  log({
+    msg: error instanceof RunnerError ? error.message : String(error?.stack ?? error),
+    level: "error",
+  });
   process.exit(1);
 });

@@ -49,8 +49,25 @@ export class RunnerMetrics implements SchedulerObserver {
     registers: [this.registry],
   });
 
+  /**
+   * 1 for each execution provider the sessions run on, 0 for one configured but not available
+   * (a GPU runner that fell back to the CPU still serves, slowly: the UnclipRunnerWithoutGpu alert).
+   */
+  readonly executionProvider = new Gauge({
+    name: "unclip_execution_provider",
+    help: "Execution providers: 1 in use, 0 configured but unavailable",
+    labelNames: ["provider"],
+    registers: [this.registry],
+  });
+
   constructor(options: { defaultMetrics?: boolean } = {}) {
     if (options.defaultMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  setProviders(configured: readonly string[], active: readonly string[]): void {
+    for (const provider of new Set([...configured, ...active])) {
+      this.executionProvider.set({ provider }, active.includes(provider) ? 1 : 0);
+    }
   }
 
   onBatch(report: BatchReport): void {

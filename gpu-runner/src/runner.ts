@@ -12,7 +12,9 @@ import type {
 import { BatchScheduler, type SchedulerObserver } from "./batching/scheduler.ts";
 import type { LoadedBundle } from "./bundle/load.ts";
 import { type StageSession, zeroFeeds } from "./bundle/session.ts";
-import { RunnerError } from "./errors.ts";
+import { asRunnerError, RunnerError } from "./errors.ts";
+import { JobTracer } from "./jobTrace.ts";
+import { type LogSink, writeLog } from "./log.ts";
 import { RunnerMetrics } from "./metrics.ts";
 import { Job } from "./pipeline/job.ts";
 import { STAGE, UnclipPipeline } from "./pipeline/unclip.ts";
@@ -32,6 +34,8 @@ export interface RunnerOptions {
   metrics?: RunnerMetrics;
   /** Extra observer of every network call (tests). */
   observer?: SchedulerObserver;
+  /** Where each job's JSON log line goes (the server: stdout); none: jobs are not logged. */
+  jobLog?: LogSink;
 }
 
 export interface SubmitOptions {
@@ -47,6 +51,8 @@ export class Runner {
   readonly metrics: RunnerMetrics;
   readonly scheduler: BatchScheduler;
   readonly pipeline: UnclipPipeline;
+  /** Per-job stage timings for the job log lines. */
+  readonly tracer = new JobTracer();
   private held = 0;
   private draining = false;
   private warmed = false;
@@ -67,12 +73,14 @@ export class Runner {
     ]);
     const metrics = this.metrics;
     const extra = options.observer;
+    const tracer = this.tracer;
     this.scheduler = new BatchScheduler(
       byStage,
       options.maxBatch,
       {
         onBatch(report) {
           metrics.onBatch(report);
+          tracer.onBatch(report);
           extra?.onBatch?.(report);
         },
       },
@@ -165,6 +173,8 @@ export class Runner {
     this.metrics.jobs.inc({ kind: job.kind });
     const started = performance.now();
     const run = new Job(deadline, options.signal, options.onProgress);
+    this.tracer.start(run.id);
+    let failure: RunnerError | undefined;
     try {
       const out =
         job.kind === "generate"
@@ -184,12 +194,41 @@ export class Runner {
       };
     } catch (error) {
       run.abort(); // the job's other images need not run on
+      failure = asRunnerError(error);
       throw error;
     } finally {
+      this.logJob(job, run.id, images, started, failure);
       this.held -= images;
       this.metrics.queueDepth.set(this.held);
       if (this.held === 0) for (const wake of this.heldWaiters.splice(0)) wake();
     }
+  }
+
+  /** One JSON line per job: its request id, outcome, latency and time in each stage. */
+  private logJob(
+    job: JobRequest,
+    jobId: string,
+    images: number,
+    started: number,
+    failure: RunnerError | undefined,
+  ): void {
+    const stages = this.tracer.finish(jobId);
+    if (!this.options.jobLog) return;
+    writeLog(this.options.jobLog, {
+      msg: "job",
+      level: failure ? "warn" : "info",
+      request_id: job.request.request_id ?? null,
+      job: jobId,
+      kind: job.kind,
+      bundle: this.bundle.id,
+      cache_key: job.request.cache_key ?? null,
+      images,
+      size: job.request.size,
+      status: failure ? failure.status : 200,
+      error: failure ? failure.kind : null,
+      latency_ms: Math.round(performance.now() - started),
+      stages,
+    });
   }
 
   /** Stops taking jobs; resolves when held work finished or after `timeoutMs`. */

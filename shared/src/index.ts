@@ -7,5 +7,6 @@ export * from "./errors.ts";
 export * from "./manifest.ts";
 export * from "./operation.ts";
 export * from "./protocol.ts";
+export * from "./requestId.ts";
 export * from "./signing.ts";
 export * from "./tokenizer.ts";

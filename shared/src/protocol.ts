@@ -4,6 +4,7 @@
 import { z } from "zod";
 import { imageSizeSchema, MAX_IMAGES_PER_REQUEST, promptSchema, seedSchema } from "./api.ts";
 import { samplerNameSchema } from "./manifest.ts";
+import { requestIdSchema } from "./requestId.ts";
 
 export const POOL_PATHS = {
   generate: "/v1/generate",
@@ -32,6 +33,11 @@ const rendering = {
     .string()
     .regex(/^[0-9a-f]{64}$/)
     .optional(),
+  /**
+   * The public request that started this job (`x-request-id`); the runner logs it with the
+   * job. Optional, so a request without it (an older edge, the CLI) is still valid.
+   */
+  request_id: requestIdSchema.optional(),
   /** Absolute deadline (ms since epoch); the pool drops the job at its next step after it. */
   deadline: z.number().int().positive().optional(),
 };
