@@ -42,7 +42,8 @@ export class JobTracer implements SchedulerObserver {
     for (const [id, rows] of rowsByJob) {
       const stages = this.open.get(id);
       if (!stages) continue;
-      const timing = (stages[report.stage] ??= { calls: 0, rows: 0, max_batch: 0, ms: 0 });
+      const timing = stages[report.stage] ?? { calls: 0, rows: 0, max_batch: 0, ms: 0 };
+      stages[report.stage] = timing;
       timing.calls += 1;
       timing.rows += rows;
       timing.max_batch = Math.max(timing.max_batch, report.rows);
