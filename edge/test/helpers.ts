@@ -9,7 +9,7 @@ export const ORIGIN = "https://edge.test";
 let counter = 0;
 /** A fresh API key (own token bucket) stored as its hash, as production stores them. */
 export async function newApiKey(
-  policy: { burst?: number; rate_per_minute?: number } = {},
+  policy: { burst?: number; rate_per_minute?: number; daily_quota?: number } = {},
 ): Promise<string> {
   const key = `sk-test-${Date.now().toString(36)}-${counter++}-${Math.random().toString(36).slice(2)}`;
   await env.API_KEYS.put(await sha256Hex(key), JSON.stringify({ name: "test key", ...policy }));

@@ -49,6 +49,12 @@ export class RunnerMetrics implements SchedulerObserver {
     registers: [this.registry],
   });
 
+  /** What /readyz says, as a series: 0 while warming up or draining (UnclipRunnerNotReady). */
+  readonly ready = new Gauge({
+    name: "unclip_ready",
+    help: "1 while the runner takes jobs (warmed up, not draining), else 0",
+    registers: [this.registry],
+  });
   /**
    * 1 for each execution provider the sessions run on, 0 for one configured but not available
    * (a GPU runner that fell back to the CPU still serves, slowly: the UnclipRunnerWithoutGpu alert).

@@ -117,6 +117,7 @@ export class Runner {
       await session.run(zeroFeeds(session.inputs, 2));
     }
     this.warmed = true;
+    this.metrics.ready.set(this.ready ? 1 : 0);
   }
 
   async submit(job: JobRequest, options: SubmitOptions = {}): Promise<PoolResponse> {
@@ -234,6 +235,7 @@ export class Runner {
   /** Stops taking jobs; resolves when held work finished or after `timeoutMs`. */
   async drain(timeoutMs: number): Promise<boolean> {
     this.draining = true;
+    this.metrics.ready.set(0);
     if (this.held === 0) return true;
     let timer: NodeJS.Timeout | undefined;
     const finished = await Promise.race([

@@ -8,6 +8,8 @@ export const apiKeyRecordSchema = z.object({
   rate_per_minute: z.number().positive().optional(),
   /** Token bucket capacity for this key, in units. */
   burst: z.number().positive().optional(),
+  /** Units this key may use per UTC day (its 429 says so); absent: no daily quota. */
+  daily_quota: z.number().positive().optional(),
   /** ISO time of `keys create` (informational). */
   created: z.string().optional(),
   /** The key's first characters ("sk-AbCdEf"): enough to recognise it, far too few to use it. */

@@ -20,6 +20,7 @@ export function policyFor(apiKey: ApiKey, env: Env): BucketPolicy {
   return {
     ratePerMinute: apiKey.rate_per_minute ?? config.RATE_LIMIT_UNITS_PER_MINUTE,
     burst: apiKey.burst ?? config.RATE_LIMIT_BURST_UNITS,
+    ...(apiKey.daily_quota === undefined ? {} : { dailyQuota: apiKey.daily_quota }),
   };
 }
 
@@ -28,6 +29,16 @@ export async function chargeApiKey(apiKey: ApiKey, cost: number, env: Env): Prom
   const bucket = env.RATE_LIMITER.get(env.RATE_LIMITER.idFromName(apiKey.hash));
   const policy = policyFor(apiKey, env);
   const outcome = await bucket.take(cost, policy);
+  if (outcome.quotaExceeded) {
+    const hours = (outcome.retryAfterMs / 3_600_000).toFixed(1);
+    throw new ApiError(
+      429,
+      `Daily quota reached for this key: ${outcome.usedToday} of ${policy.dailyQuota} units used today (UTC), and this request costs ${cost}. The quota starts over at 00:00 UTC, in ${hours} h.`,
+      null,
+      "insufficient_quota",
+      { ...rateLimitHeaders(outcome), "retry-after": String(retryAfterSeconds(outcome)) },
+    );
+  }
   if (!outcome.allowed) {
     const tooBig = cost > policy.burst;
     throw new ApiError(
