@@ -69,10 +69,14 @@ describe("pool alert rules", () => {
     );
     for (const { alert } of rules) {
       const mine = cases.filter((c) => c.alertname === alert);
-      expect(mine.some((c) => c.exp_alerts.length > 0), `${alert} fires in a test`).toBe(true);
-      expect(mine.some((c) => c.exp_alerts.length === 0), `${alert} is quiet in a test`).toBe(
-        true,
-      );
+      expect(
+        mine.some((c) => c.exp_alerts.length > 0),
+        `${alert} fires in a test`,
+      ).toBe(true);
+      expect(
+        mine.some((c) => c.exp_alerts.length === 0),
+        `${alert} is quiet in a test`,
+      ).toBe(true);
     }
   });
 

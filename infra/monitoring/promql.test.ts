@@ -19,8 +19,8 @@ describe("metric names in PromQL", () => {
   });
 
   it("reads the metric of a Grafana label_values() query, not its label", () => {
-    expect(metricNamesInGrafanaQuery('label_values(unclip_ready{namespace="unclip"}, pod)')).toEqual(
-      new Set(["unclip_ready"]),
-    );
+    expect(
+      metricNamesInGrafanaQuery('label_values(unclip_ready{namespace="unclip"}, pod)'),
+    ).toEqual(new Set(["unclip_ready"]));
   });
 });
