@@ -3,7 +3,7 @@
 // Used by `npm start` and by the cross-part tests in tests/, so both exercise exactly the same
 // processes.
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdirSync } from "node:fs";
+import { appendFileSync, mkdirSync } from "node:fs";
 import { createServer } from "node:net";
 import { resolve } from "node:path";
 
@@ -31,6 +31,8 @@ export interface StackOptions {
   edgeVars?: Record<string, string>;
   /** Forward child output to this process's stdout/stderr. */
   verbose?: boolean;
+  /** Also append each process's output to `<logDir>/<name>.log` (tests read the JSON lines). */
+  logDir?: string;
   readyTimeoutMs?: number;
 }
 
@@ -70,6 +72,7 @@ function launch(
   env: Record<string, string>,
   port: number,
   verbose: boolean,
+  logDir?: string,
 ): ManagedProcess {
   const child = spawn(command, args, {
     cwd: REPO_ROOT,
@@ -84,6 +87,7 @@ function launch(
     log.push(text);
     if (log.length > 200) log.shift();
     if (verbose) process.stdout.write(text.replace(/^/gm, `[${name}] `));
+    if (logDir) appendFileSync(resolve(logDir, `${name}.log`), text);
   };
   child.stdout?.on("data", keep);
   child.stderr?.on("data", keep);
@@ -145,6 +149,7 @@ export function startRunner(
   env: Record<string, string> = {},
   verbose = false,
   name = "runner",
+  logDir?: string,
 ): ManagedProcess {
   return launch(
     name,
@@ -158,6 +163,7 @@ export function startRunner(
     },
     port,
     verbose,
+    logDir,
   );
 }
 
@@ -171,6 +177,7 @@ export function startEdge(
   stateDir: string,
   vars: Record<string, string>,
   verbose = false,
+  logDir?: string,
 ): ManagedProcess {
   return launch(
     "edge",
@@ -191,6 +198,7 @@ export function startEdge(
     {},
     port,
     verbose,
+    logDir,
   );
 }
 
@@ -201,19 +209,22 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const verbose = options.verbose ?? process.env.UNCLIP_STACK_VERBOSE === "1";
   const readyTimeoutMs = options.readyTimeoutMs ?? 120_000;
   mkdirSync(stateDir, { recursive: true });
+  if (options.logDir) mkdirSync(options.logDir, { recursive: true });
 
   const runnerPorts = options.runnerPorts ?? [];
   while (runnerPorts.length < runnerCount) runnerPorts.push(await freePort());
   const runners = runnerPorts
     .slice(0, runnerCount)
-    .map((port, i) => startRunner(port, bundle, options.runnerEnv, verbose, `runner-${i + 1}`));
+    .map((port, i) =>
+      startRunner(port, bundle, options.runnerEnv, verbose, `runner-${i + 1}`, options.logDir),
+    );
 
   const edgePort = options.edgePort ?? (await freePort());
   const vars: Record<string, string> = {
     POOL_URL: runners.map((r) => r.url).join(","),
     ...options.edgeVars,
   };
-  const edge = startEdge(edgePort, bundle, stateDir, vars, verbose);
+  const edge = startEdge(edgePort, bundle, stateDir, vars, verbose, options.logDir);
 
   const all = [...runners, edge];
   const stop = async () => {

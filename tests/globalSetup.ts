@@ -23,10 +23,12 @@ export async function setup(project: TestProject) {
     runners: 1,
     bundle: "models/tiny-test",
     stateDir: resolve(runDir, "shared"),
+    logDir: resolve(runDir, "logs"),
   });
   project.provide("edgeUrl", stack.edgeUrl);
   project.provide("runnerUrl", stack.runners[0].url);
   project.provide("stateDir", runDir);
+  project.provide("logDir", resolve(runDir, "logs"));
 }
 
 export async function teardown() {
@@ -40,5 +42,7 @@ declare module "vitest" {
     runnerUrl: string;
     /** Where a test may create state folders (see above). */
     stateDir: string;
+    /** The shared stack's output, one file per process (edge.log, runner-1.log). */
+    logDir: string;
   }
 }

@@ -7,6 +7,7 @@ import { sha256Hex } from "@unclip/shared";
 import { describe, expect, inject, it } from "vitest";
 import { keysMatching, newApiKey } from "../scripts/keys/keys.ts";
 import { LOCAL_API_KEYS_NAMESPACE_ID, openLocalKeyStore } from "../scripts/keys/localKv.ts";
+import { LOCAL_WORKER_NAME } from "../scripts/keys/localUsage.ts";
 import { wranglerKeyStore } from "../scripts/keys/wranglerKv.ts";
 import { REPO_ROOT } from "../scripts/stack.ts";
 import { authHeaders } from "./support.ts";
@@ -33,6 +34,41 @@ describe("npm run keys", () => {
       (kv: { binding: string }) => kv.binding === "API_KEYS",
     );
     expect(apiKeys?.id).toBe(LOCAL_API_KEYS_NAMESPACE_ID);
+    // Durable Object storage is keyed by the Worker's name: `keys usage` must open the same.
+    expect(config.name).toBe(LOCAL_WORKER_NAME);
+  });
+
+  it("shows the units and requests a key used today, and its daily quota", async () => {
+    const name = `usage-${Date.now().toString(36)}`;
+    const created = keys("create", name, "--daily-quota", "3");
+    expect(created.status, created.stderr).toBe(0);
+    const key = created.stdout;
+    const generate = (size: string) =>
+      fetch(`${edgeUrl}/v1/images/generations`, {
+        method: "POST",
+        headers: { ...authHeaders(key), "content-type": "application/json" },
+        body: JSON.stringify({ prompt: "a red circle", size, seed: Date.now() % 1_000_000 }),
+      });
+    expect((await generate("256x256")).status).toBe(200);
+    const over = await generate("512x512"); // 4 units: over the quota of 3
+    expect(over.status).toBe(429);
+    expect(((await over.json()) as { error: { code: string } }).error.code).toBe(
+      "insufficient_quota",
+    );
+
+    const usage = keys("usage", name, "--days", "2");
+    expect(usage.status, usage.stderr).toBe(0);
+    const today = new Date().toISOString().slice(0, 10);
+    const [header, ...rows] = usage.stdout.split("\n");
+    expect(header).toMatch(/^key\s+day \(UTC\)\s+units\s+requests\s+daily quota$/);
+    expect(rows).toHaveLength(2);
+    expect(rows[0].split(/\s{2,}/)).toEqual([name, today, "1", "1", "3"]);
+    expect(rows[1].split(/\s{2,}/).slice(2)).toEqual(["0", "0", "3"]);
+
+    const unknown = keys("usage", "no-such-key");
+    expect(unknown.status).toBe(2);
+    expect(unknown.stderr).toContain("matches 'no-such-key'");
+    keys("revoke", name);
   });
 
   it("creates a key that works against the running stack, lists it, and revokes it", async () => {

@@ -1,4 +1,5 @@
 // Helpers for the cross-part tests: talking to the edge and reading a runner's metrics.
+import { existsSync, readFileSync } from "node:fs";
 import { grantQuery, signImageObject } from "../edge/src/cache/signedUrl.ts";
 import { LOCAL_API_KEY } from "../scripts/stack.ts";
 
@@ -62,4 +63,35 @@ export function pngHeader(width: number, height: number): Uint8Array<ArrayBuffer
 
 export function uniqueSeed(): number {
   return Math.floor(Math.random() * 4_000_000_000);
+}
+
+/** The JSON lines a process of the shared stack has logged so far (tests/globalSetup.ts). */
+export function jsonLogLines(logDir: string, process: string): Record<string, unknown>[] {
+  const path = `${logDir}/${process}.log`;
+  if (!existsSync(path)) return [];
+  return readFileSync(path, "utf8")
+    .split("\n")
+    .filter((line) => line.startsWith("{"))
+    .flatMap((line) => {
+      try {
+        return [JSON.parse(line) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
+}
+
+/** Waits (up to 10 s) for a log line of `process` that matches; log writes trail answers. */
+export async function logLineWhere(
+  logDir: string,
+  process: string,
+  matches: (line: Record<string, unknown>) => boolean,
+): Promise<Record<string, unknown>> {
+  const deadline = Date.now() + 10_000;
+  for (;;) {
+    const found = jsonLogLines(logDir, process).find(matches);
+    if (found) return found;
+    if (Date.now() > deadline) throw new Error(`no ${process} log line matched within 10 s`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
 }

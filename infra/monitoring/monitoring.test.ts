@@ -38,9 +38,10 @@ async function exportedNames(): Promise<Set<string>> {
   const metrics = new RunnerMetrics();
   const names = new Set<string>();
   for (const metric of await metrics.registry.getMetricsAsJSON()) {
-    if (metric.type === "histogram") {
+    const type = String(metric.type);
+    if (type === "histogram") {
       for (const suffix of ["_bucket", "_sum", "_count"]) names.add(metric.name + suffix);
-    } else if (metric.type === "summary") {
+    } else if (type === "summary") {
       for (const suffix of ["", "_sum", "_count"]) names.add(metric.name + suffix);
     } else names.add(metric.name);
   }

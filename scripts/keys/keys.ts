@@ -35,6 +35,7 @@ export function describeKey({ hash, record }: StoredKey): string {
   const limits = [
     record.rate_per_minute !== undefined ? `${record.rate_per_minute}/min` : "default rate",
     record.burst !== undefined ? `burst ${record.burst}` : "default burst",
+    ...(record.daily_quota !== undefined ? [`${record.daily_quota} units/day`] : []),
   ].join(", ");
   return `${record.name}  ${record.prefix ?? "sk-?"}…  sha256 ${hash.slice(0, 12)}  ${limits}  ${record.created ?? ""}`.trim();
 }

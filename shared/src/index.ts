@@ -10,3 +10,4 @@ export * from "./protocol.ts";
 export * from "./requestId.ts";
 export * from "./signing.ts";
 export * from "./tokenizer.ts";
+export * from "./usage.ts";

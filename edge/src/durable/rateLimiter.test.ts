@@ -1,7 +1,8 @@
 // The daily usage count and quota of the RateLimiter: the pure step, then the object itself.
 import { env } from "cloudflare:workers";
+import type { DailyUsage } from "@unclip/shared";
 import { describe, expect, it } from "vitest";
-import { type DailyUsage, msUntilNextUtcDay, takeWithQuota, utcDayOf } from "./rateLimiter.ts";
+import { msUntilNextUtcDay, takeWithQuota, utcDayOf } from "./rateLimiter.ts";
 
 const NOON = Date.parse("2026-11-30T12:00:00Z");
 const empty = (day = "2026-11-30"): DailyUsage => ({ day, units: 0, requests: 0 });

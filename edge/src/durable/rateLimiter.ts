@@ -2,7 +2,9 @@
 // runs synchronously against the object's synchronous KV storage, so concurrent requests are
 // serialized: they never overdraw the bucket, and the daily count (and quota) moves in the
 // same step as the bucket, so what was let through and what was counted cannot differ.
+
 import { DurableObject } from "cloudflare:workers";
+import type { DailyUsage } from "@unclip/shared";
 
 export interface BucketPolicy {
   /** Refill, in units per minute. */
@@ -27,16 +29,6 @@ export interface BucketOutcome {
   quotaExceeded?: boolean;
   /** Units counted today (UTC), this request included when it was allowed. */
   usedToday?: number;
-}
-
-/** Usage of one key on one UTC day. */
-export interface DailyUsage {
-  /** "YYYY-MM-DD", UTC. */
-  day: string;
-  /** Units (one 256×256 image each) of the requests let through, minus refunds. */
-  units: number;
-  /** Requests let through that cost something, minus refunded ones. */
-  requests: number;
 }
 
 /** Days of usage kept per key: enough for a monthly bill and a quarter's trend. */
