@@ -7,6 +7,7 @@ import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
 import { parse } from "yaml";
+import { ANALYTICS_COLUMNS } from "../../edge/src/observability/requestRecord.ts";
 import { RunnerMetrics } from "../../gpu-runner/src/metrics.ts";
 import { metricNamesIn, metricNamesInGrafanaQuery } from "./promql.ts";
 
@@ -140,5 +141,57 @@ describe("Alertmanager", () => {
       ]).stdout.trim();
     expect(route(["alertname=UnclipRunnerWithoutGpu", "severity=critical"])).toBe("unclip-oncall");
     expect(route(["alertname=UnclipQueueAboveTarget", "severity=warning"])).toBe("unclip-team");
+  });
+});
+
+describe("edge alert rules (Grafana, on Analytics Engine)", () => {
+  interface GrafanaRule {
+    title: string;
+    labels: { severity: string };
+    annotations: { runbook_url: string };
+    data: { datasourceUid: string; model: { query?: string } }[];
+  }
+  const edgeRules: GrafanaRule[] = parse(read("edge-alerts.yaml")).groups.flatMap(
+    (g: { rules: GrafanaRule[] }) => g.rules,
+  );
+  const queries = (rule: GrafanaRule) =>
+    rule.data.flatMap((d) => (d.model.query === undefined ? [] : [d.model.query]));
+
+  it("cover 5xx, an unreachable pool, refused signatures and the probe, each in the runbook", () => {
+    const runbook = readFileSync(join(here, "../RUNBOOK.md"), "utf8");
+    expect(edgeRules.map((r) => r.title)).toEqual([
+      "EdgeServerErrors",
+      "EdgePoolUnreachable",
+      "EdgePoolSignatureRefused",
+      "EdgeProbeFailing",
+    ]);
+    for (const rule of edgeRules) {
+      expect(rule.annotations.runbook_url).toBe(`infra/RUNBOOK.md#${rule.title.toLowerCase()}`);
+      expect(runbook).toMatch(new RegExp(`^### ${rule.title}$`, "m"));
+      expect(queries(rule)).toHaveLength(1);
+    }
+  });
+
+  // Importing wrangler (its config reader) takes seconds, tens on a busy machine.
+  it("read the production dataset and only the columns the edge writes", {
+    timeout: 120_000,
+  }, async () => {
+    const { unstable_readConfig } = await import("wrangler");
+    const config = unstable_readConfig({
+      config: join(here, "../../wrangler.toml"),
+      env: "production",
+    });
+    const dataset = config.analytics_engine_datasets.find(
+      (d: { binding: string }) => d.binding === "REQUEST_METRICS",
+    )?.dataset;
+    expect(dataset).toBe("unclip_requests");
+    for (const rule of edgeRules) {
+      for (const query of queries(rule)) {
+        expect(query).toContain(`FROM ${dataset}`);
+        for (const [column] of query.matchAll(/\b(?:blob|double|index)\d+\b/g)) {
+          expect(Object.keys(ANALYTICS_COLUMNS), `${rule.title} reads ${column}`).toContain(column);
+        }
+      }
+    }
   });
 });

@@ -59,7 +59,14 @@ export const ANALYTICS_COLUMNS = {
   double4: "images",
 } as const;
 
-export function dataPointOf(record: RequestRecord): AnalyticsEngineDataPoint {
+/** An Analytics Engine data point (structurally; infra/ tests read this module outside workerd). */
+export interface RequestDataPoint {
+  indexes: [string];
+  blobs: string[];
+  doubles: number[];
+}
+
+export function dataPointOf(record: RequestRecord): RequestDataPoint {
   return {
     // The index is Analytics Engine's sampling key: per key, so one busy key cannot starve
     // the others' points.
