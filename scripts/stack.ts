@@ -159,6 +159,9 @@ export function startRunner(
       UNCLIP_PORT: String(port),
       UNCLIP_BUNDLE: bundle,
       UNCLIP_POOL_SECRET: LOCAL_POOL_SECRET,
+      // As in the runner's image (gpu-runner/Dockerfile): flat RSS instead of a malloc arena
+      // per onnxruntime thread that only ever grows.
+      MALLOC_ARENA_MAX: "2",
       ...env,
     },
     port,
