@@ -265,8 +265,10 @@ describe("a runner dies or is stopped under load", () => {
     expect(answers.map((r) => r.status)).toEqual(Array(10).fill(200));
     for (const res of answers) expect(await expectEndedWell(stack, res)).toBe(true);
     expect(await exited).toBe(0);
-    // What it held when the signal came, in its own words (gpu-runner/src/main.ts).
-    const drained = draining.log.join("").match(/SIGTERM: draining (\d+) held image/);
+    // What it held when the signal came, in its own log line (gpu-runner/src/main.ts).
+    const drained = draining.log
+      .join("")
+      .match(/"msg":"draining","signal":"SIGTERM","held_images":(\d+)/);
     expect(Number(drained?.[1])).toBeGreaterThan(0);
   });
 });
