@@ -91,9 +91,6 @@ export const rateLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
   } else {
     outcome = charged?.outcome ?? (await chargeApiKey(apiKey, 0, c.env));
   }
-  // Rebuilt because responses passed through from fetch() have immutable headers.
-  const res = new Response(c.res.body, c.res);
-  for (const [name, value] of Object.entries(rateLimitHeaders(outcome)))
-    res.headers.set(name, value);
-  c.res = res;
+  // c.header rebuilds answers passed through from fetch(), whose headers are immutable.
+  for (const [name, value] of Object.entries(rateLimitHeaders(outcome))) c.header(name, value);
 };
