@@ -35,6 +35,12 @@ export const jsonResponse = <S extends z.ZodType>(schema: S, description: string
   content: { "application/json": { schema } },
 });
 
+/** A required request body of one media type (JSON, or a multipart form). */
+export const requestBody = <S extends z.ZodType>(
+  mediaType: "application/json" | "multipart/form-data",
+  schema: S,
+) => ({ body: { required: true, content: { [mediaType]: { schema } } } });
+
 export function openApiDocument(endpoints: readonly Endpoint[], origin: string) {
   const registry = new OpenAPIHono<AppEnv>();
   registry.openAPIRegistry.registerComponent("securitySchemes", "bearer", {

@@ -7,7 +7,7 @@ import { z } from "zod";
 import { ApiError } from "../errors.ts";
 import { endpoint } from "../http/endpoint.ts";
 import { admitImageRequest, answerImageRequest } from "../http/imageRequest.ts";
-import { errorResponses, jsonResponse } from "../http/openapi.ts";
+import { errorResponses, jsonResponse, requestBody } from "../http/openapi.ts";
 import { maxUploadBodyBytes, readImageUpload } from "../http/upload.ts";
 import { readPngHeader } from "../images/png.ts";
 import { requireApiKey } from "../middleware/auth/index.ts";
@@ -30,9 +30,7 @@ export const edits = endpoint(
   {
     summary: "Redraw the masked area of a square PNG from a prompt (OpenAI-compatible)",
     security: [{ bearer: [] }],
-    request: {
-      body: { required: true, content: { "multipart/form-data": { schema: editFormSchema } } },
-    },
+    request: requestBody("multipart/form-data", editFormSchema),
     responses: { 200: jsonResponse(imagesResponseSchema, "The images"), ...errorResponses },
   },
   requireApiKey,

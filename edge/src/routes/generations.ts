@@ -2,7 +2,7 @@
 import { generationRequestSchema, imagesResponseSchema, jobStatusSchema } from "@unclip/shared";
 import { endpoint } from "../http/endpoint.ts";
 import { admitImageRequest, answerImageRequest } from "../http/imageRequest.ts";
-import { errorResponses, jsonResponse } from "../http/openapi.ts";
+import { errorResponses, jsonResponse, requestBody } from "../http/openapi.ts";
 import { requireApiKey } from "../middleware/auth/index.ts";
 import { body, MAX_JSON_BODY_BYTES, parseJsonBody } from "../middleware/body/index.ts";
 import { rateLimit } from "../middleware/ratelimit/index.ts";
@@ -14,12 +14,7 @@ export const generations = endpoint(
     summary:
       "Create images from a prompt (OpenAI-compatible; `async: true` answers 202 with a job)",
     security: [{ bearer: [] }],
-    request: {
-      body: {
-        required: true,
-        content: { "application/json": { schema: generationRequestSchema } },
-      },
-    },
+    request: requestBody("application/json", generationRequestSchema),
     responses: {
       200: jsonResponse(imagesResponseSchema, "The images"),
       202: jsonResponse(jobStatusSchema, "The async job that renders them"),

@@ -3,7 +3,7 @@
 import { imagesResponseSchema, interpolationRequestSchema } from "@unclip/shared";
 import { endpoint } from "../http/endpoint.ts";
 import { admitImageRequest, answerImageRequest } from "../http/imageRequest.ts";
-import { errorResponses, jsonResponse } from "../http/openapi.ts";
+import { errorResponses, jsonResponse, requestBody } from "../http/openapi.ts";
 import { requireApiKey } from "../middleware/auth/index.ts";
 import { body, MAX_JSON_BODY_BYTES, parseJsonBody } from "../middleware/body/index.ts";
 import { rateLimit } from "../middleware/ratelimit/index.ts";
@@ -14,12 +14,7 @@ export const interpolations = endpoint(
   {
     summary: "Frames between two prompts (slerp) or along a text diff (extension)",
     security: [{ bearer: [] }],
-    request: {
-      body: {
-        required: true,
-        content: { "application/json": { schema: interpolationRequestSchema } },
-      },
-    },
+    request: requestBody("application/json", interpolationRequestSchema),
     responses: {
       200: jsonResponse(imagesResponseSchema, "One image per frame"),
       ...errorResponses,

@@ -5,7 +5,7 @@ import { z } from "zod";
 import { ApiError } from "../errors.ts";
 import { endpoint } from "../http/endpoint.ts";
 import { admitImageRequest, answerImageRequest } from "../http/imageRequest.ts";
-import { errorResponses, jsonResponse } from "../http/openapi.ts";
+import { errorResponses, jsonResponse, requestBody } from "../http/openapi.ts";
 import { maxUploadBodyBytes, readImageUpload } from "../http/upload.ts";
 import { readPngHeader } from "../images/png.ts";
 import { requireApiKey } from "../middleware/auth/index.ts";
@@ -23,9 +23,7 @@ export const variations = endpoint(
   {
     summary: "Create variations of a square PNG (OpenAI-compatible)",
     security: [{ bearer: [] }],
-    request: {
-      body: { required: true, content: { "multipart/form-data": { schema: variationFormSchema } } },
-    },
+    request: requestBody("multipart/form-data", variationFormSchema),
     responses: { 200: jsonResponse(imagesResponseSchema, "The images"), ...errorResponses },
   },
   requireApiKey,

@@ -87,6 +87,7 @@ export async function storeImages(
         httpMetadata: { contentType: "image/png", cacheControl: IMMUTABLE_CACHE_CONTROL },
         customMetadata: {
           bundle: job.bundle,
+          // "kind": the metadata name objects have always carried for the operation.
           kind: job.operation,
           seed: String(job.seed),
           params: JSON.stringify(job.params),
