@@ -11,7 +11,10 @@ import type { RenderJob } from "../render/job.ts";
 import { isCached, storeImages, verifyPoolImages } from "../storage/images.ts";
 
 export interface FlightOptions {
-  /** Hand back the PNG bytes (for an inline answer); URL answers need none over RPC. */
+  /**
+   * Hand back the PNG bytes (for an inline answer); URL answers need none over RPC. At most
+   * n ≤ 10 PNGs of ≤ 1024²: well under the 32 MiB limit of one Durable Object RPC answer.
+   */
   withImages?: boolean;
   /** An async job (JobStore id) to tell about the pool's progress while it waits. */
   watcherJobId?: string;

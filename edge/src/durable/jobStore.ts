@@ -22,13 +22,9 @@ export interface AsyncJobSpec extends AnswerShape {
 }
 
 /** Starts an async job (202); its progress is at /v1/jobs/:id and /v1/jobs/:id/events. */
-export async function submitAsyncJob(
-  spec: Omit<AsyncJobSpec, "id" | keyof AnswerShape> & { shape: AnswerShape },
-  env: Env,
-): Promise<JobStatus> {
+export async function submitAsyncJob(spec: Omit<AsyncJobSpec, "id">, env: Env): Promise<JobStatus> {
   const id = `job_${crypto.randomUUID().replaceAll("-", "")}`;
-  const { shape, ...rest } = spec;
-  return env.JOBS.get(env.JOBS.idFromName(id)).start({ ...rest, ...shape, id });
+  return env.JOBS.get(env.JOBS.idFromName(id)).start({ ...spec, id });
 }
 
 interface AsyncJobRecord {

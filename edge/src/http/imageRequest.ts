@@ -50,9 +50,9 @@ export async function answerImageRequest(
     const apiKey = c.get("apiKey");
     const status = await submitAsyncJob(
       {
+        ...shape,
         ownerHash: apiKey.hash,
         job,
-        shape,
         charge: { units: cost, policy: policyFor(apiKey, c.env) },
       },
       c.env,
