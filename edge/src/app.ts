@@ -6,6 +6,8 @@ import { methodNotAllowed } from "hono/method-not-allowed";
 import { ApiError, errorResponse } from "./errors.ts";
 import { type Endpoint, mountEndpoints } from "./http/endpoint.ts";
 import { cors } from "./middleware/cors/index.ts";
+import { observeRequest } from "./observability/middleware.ts";
+import { adminUsage } from "./routes/admin.ts";
 import { edits } from "./routes/edits.ts";
 import { generations } from "./routes/generations.ts";
 import { healthz, readyz } from "./routes/health.ts";
@@ -33,9 +35,12 @@ export const endpoints: readonly Endpoint[] = [
   jobEvents,
   modelList,
   model,
+  adminUsage,
 ];
 
 export const app = new Hono<AppEnv>();
+// First: every answer below it, preflights and errors included, gets an x-request-id.
+app.use(observeRequest);
 app.use(cors);
 app.use(
   methodNotAllowed({

@@ -61,6 +61,18 @@ export const edgeConfigSchema = z.object({
     .string({ error: "is not set" })
     .min(16, "must be at least 16 characters (a secret that signs image URLs)"),
   IMAGE_URL_TTL_SECONDS: positiveInt(3600),
+  // sha256 of the admin token that GET /v1/admin/usage answers (a secret); absent: no admin route.
+  ADMIN_TOKEN_SHA256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, "must be a lowercase hex sha256")
+    .optional()
+    .or(z.literal("").transform(() => undefined)),
+  // The sha256 of the synthetic probe's image (probe/index.ts); absent: any image passes.
+  PROBE_EXPECTED_SHA256: z
+    .string()
+    .regex(/^[0-9a-f]{64}$/, "must be a lowercase hex sha256")
+    .optional()
+    .or(z.literal("").transform(() => undefined)),
 });
 
 export type EdgeConfig = z.infer<typeof edgeConfigSchema>;

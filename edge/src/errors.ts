@@ -83,5 +83,7 @@ export function errorResponse(error: unknown, c: Context): Response {
     );
   }
   for (const [name, value] of Object.entries(known.headers)) c.header(name, value);
+  // For the request's log line and data point (observability/middleware.ts).
+  c.set("errorCode", known.body.error.code ?? known.body.error.type);
   return c.json(known.body, known.status);
 }

@@ -2,6 +2,7 @@
 // values that middleware and routes hand to each other through `c.set` / `c.get`.
 import type { BucketOutcome } from "./durable/rateLimiter.ts";
 import type { ApiKey } from "./middleware/auth/index.ts";
+import type { RenderRecord } from "./observability/middleware.ts";
 
 /** What a route charged the key's bucket, for the rate-limit middleware on the way out. */
 export type RequestCharge =
@@ -17,5 +18,11 @@ export interface AppEnv {
     bodyBytes: Uint8Array;
     /** Set by `chargeRequest` (middleware/ratelimit); absent when the route charged nothing. */
     charge: RequestCharge;
+    /** The request's id (`x-request-id`), set first by observability/middleware.ts. */
+    requestId: string;
+    /** What the image service found: cache outcome, the job and runner that made the images. */
+    render: RenderRecord;
+    /** The error code of an error answer (errors.ts), for the request's log line. */
+    errorCode: string;
   };
 }

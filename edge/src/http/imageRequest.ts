@@ -60,8 +60,18 @@ export async function answerImageRequest(
     c.header("location", `/v1/jobs/${status.id}`);
     return c.json(status, 202);
   }
-  const { generated, images } = await renderImages(job, c.env, {
+  const render = { cache: null, job: null, runner: null, pool: null, images: job.count };
+  c.set("render", render);
+  const { generated, images, ...made } = await renderImages(job, c.env, {
     withImages: responseFormat === "b64_json",
+    requestId: c.get("requestId"),
+  });
+  c.set("render", {
+    ...render,
+    cache: !generated ? "hit" : made.joined ? "joined" : "miss",
+    job: made.job ?? null,
+    runner: made.runner ?? null,
+    pool: generated ? "ok" : null,
   });
   c.header("x-unclip-cache", generated ? "miss" : "hit");
   return c.json({

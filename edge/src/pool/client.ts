@@ -19,6 +19,8 @@ import { type PoolPayload, poolPathOf } from "./wire.ts";
 export interface PoolCallOptions {
   /** Ask the runner for server-sent progress events and report each one here. */
   onProgress?: (event: PoolProgressEvent) => void;
+  /** Told which runner (its POOL_URL entry) gave the answer. */
+  onAnswer?: (runner: string) => void;
   /** Clock and sleep, replaceable in tests of the retry policy. */
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
@@ -86,7 +88,10 @@ export async function callPool(
     const remaining = deadline - now();
     if (remaining <= 0) break;
     const outcome = await attemptOnce(runner, path, body, remaining, config.POOL_SECRET, options);
-    if (!(outcome instanceof RetryableFailure)) return outcome;
+    if (!(outcome instanceof RetryableFailure)) {
+      options.onAnswer?.(runner);
+      return outcome;
+    }
     lastFailure = outcome.reason;
     if (outcome.retryAfterMs !== undefined) {
       suggestedRetryMs = outcome.retryAfterMs;

@@ -11,6 +11,8 @@ export interface RenderOptions {
   withImages?: boolean;
   /** An async job to tell about the pool's progress (durable/jobStore.ts). */
   watcherJobId?: string;
+  /** The request asking (`x-request-id`): the pool logs it with the job this request starts. */
+  requestId?: string;
 }
 
 export interface RenderedImages {
@@ -18,6 +20,12 @@ export interface RenderedImages {
   generated: boolean;
   /** PNGs 0..count−1, when asked for with `withImages`. */
   images?: Uint8Array[];
+  /** When generated: the request id of the job that made them (this one's, or the leader's). */
+  job?: string | null;
+  /** True when this request rode on a job another request started (single flight). */
+  joined?: boolean;
+  /** The runner that made them, when known. */
+  runner?: string | null;
 }
 
 export async function renderImages(
@@ -39,5 +47,5 @@ export async function renderImages(
   if (!outcome.ok) throw ApiError.fromJSON(outcome.error);
   if (!withImages || outcome.images) return outcome;
   // The flight found the images stored by a flight that ended after the check above.
-  return { generated: outcome.generated, images: await readStored(job.key, job.count, env) };
+  return { ...outcome, images: await readStored(job.key, job.count, env) };
 }

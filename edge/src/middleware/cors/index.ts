@@ -16,6 +16,7 @@ export const EXPOSED_HEADERS = [
   "x-ratelimit-reset-requests",
   "x-unclip-cache",
   "x-unclip-cache-key",
+  "x-request-id",
   "location",
   "etag",
 ];
