@@ -4,9 +4,9 @@
 // the pixels and the default seed derives from the key. Here the objects are deleted from the
 // shared stack's local R2 (Miniflare, the same files the edge serves) while the stack runs.
 import { resolve } from "node:path";
-import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
+import type { Miniflare } from "miniflare";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { persistencePathOf } from "../scripts/edge/persistence.ts";
+import { NO_FETCH_SCRIPT, openLocalState } from "../scripts/edge/localState.ts";
 import { isPng, metricValue, postJson } from "./support.ts";
 
 const edgeUrl = inject("edgeUrl");
@@ -24,23 +24,12 @@ let miniflare: Miniflare;
 let bucket: LocalBucket;
 
 beforeAll(async () => {
-  miniflare = new Miniflare(
-    convertV4MiniflareOptions({
-      log: new Log(LogLevel.WARN),
-      cf: false,
-      telemetry: { enabled: false },
-      resourcePersistencePath: persistencePathOf(stackState),
-      resourceTmpPath: resolve(stackState, "miniflare-tmp"),
-      workers: [
-        {
-          name: "eviction-test",
-          modules: true,
-          script: "export default { fetch: () => new Response(null, { status: 404 }) };",
-          r2Buckets: { IMAGES: LOCAL_BUCKET },
-        },
-      ],
-    }),
-  );
+  miniflare = openLocalState(stackState, {
+    name: "eviction-test",
+    modules: true,
+    script: NO_FETCH_SCRIPT,
+    r2Buckets: { IMAGES: LOCAL_BUCKET },
+  });
   bucket = (await miniflare.getR2Bucket("IMAGES")) as unknown as LocalBucket;
 });
 afterAll(() => miniflare?.dispose());

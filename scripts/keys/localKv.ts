@@ -2,11 +2,8 @@
 // the layout of `wrangler dev --persist-to <state>/wrangler`), opened with Miniflare directly:
 // no Worker is built, only the KV namespace that wrangler.toml's top level declares.
 // The only module of `npm run keys` that touches local storage.
-import { resolve } from "node:path";
 import type { ApiKeyRecord } from "@unclip/shared";
-import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
-import { persistencePathOf } from "../edge/persistence.ts";
-import { REPO_ROOT } from "../stack.ts";
+import { NO_FETCH_SCRIPT, openLocalState } from "../edge/localState.ts";
 import { type KeyStore, recordOf, type StoredKey } from "./store.ts";
 
 const BINDING = "API_KEYS";
@@ -31,24 +28,12 @@ interface LocalKv {
 export const LOCAL_API_KEYS_NAMESPACE_ID = "local-api-keys";
 
 export async function openLocalKeyStore(stateDir: string): Promise<KeyStore> {
-  const state = resolve(REPO_ROOT, stateDir);
-  const miniflare = new Miniflare(
-    convertV4MiniflareOptions({
-      log: new Log(LogLevel.WARN),
-      cf: false,
-      telemetry: { enabled: false },
-      resourcePersistencePath: persistencePathOf(state),
-      resourceTmpPath: resolve(state, "miniflare-tmp"),
-      workers: [
-        {
-          name: "unclip-keys",
-          modules: true,
-          script: "export default { fetch: () => new Response(null, { status: 404 }) };",
-          kvNamespaces: { [BINDING]: LOCAL_API_KEYS_NAMESPACE_ID },
-        },
-      ],
-    }),
-  );
+  const miniflare = openLocalState(stateDir, {
+    name: "unclip-keys",
+    modules: true,
+    script: NO_FETCH_SCRIPT,
+    kvNamespaces: { [BINDING]: LOCAL_API_KEYS_NAMESPACE_ID },
+  });
   const kv = (await miniflare.getKVNamespace(BINDING)) as unknown as LocalKv;
   return {
     description: `local state ${stateDir}`,

@@ -5,8 +5,7 @@
 import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { type DailyUsage, dailyUsageSchema } from "@unclip/shared";
-import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
-import { persistencePathOf } from "../edge/persistence.ts";
+import { openLocalState } from "../edge/localState.ts";
 import { REPO_ROOT } from "../stack.ts";
 import type { UsageReader } from "./usage.ts";
 
@@ -39,33 +38,16 @@ export async function openLocalUsage(stateDir: string): Promise<UsageReader> {
       `${stateDir} holds no built Worker, so no usage either: \`npm start\` builds it (with --state ${stateDir}) and counts requests from then on`,
     );
   }
-  const miniflare = new Miniflare(
-    convertV4MiniflareOptions({
-      log: new Log(LogLevel.WARN),
-      cf: false,
-      telemetry: { enabled: false },
-      resourcePersistencePath: persistencePathOf(state),
-      resourceTmpPath: resolve(state, "miniflare-tmp"),
-      workers: [
-        {
-          name: LOCAL_WORKER_NAME,
-          compatibilityDate: "2026-08-01",
-          modulesRoot: resolve(builtWorker, ".."),
-          modules: [
-            {
-              type: "ESModule",
-              path: resolve(builtWorker, "../usage-reader.js"),
-              contents: READER,
-            },
-            { type: "ESModule", path: builtWorker },
-          ],
-          durableObjects: {
-            RATE_LIMITER: { className: "RateLimiter", useSQLite: true },
-          },
-        },
-      ],
-    }),
-  );
+  const miniflare = openLocalState(stateDir, {
+    name: LOCAL_WORKER_NAME,
+    compatibilityDate: "2026-08-01",
+    modulesRoot: resolve(builtWorker, ".."),
+    modules: [
+      { type: "ESModule", path: resolve(builtWorker, "../usage-reader.js"), contents: READER },
+      { type: "ESModule", path: builtWorker },
+    ],
+    durableObjects: { RATE_LIMITER: { className: "RateLimiter", useSQLite: true } },
+  });
   return {
     async usage(keyHash, days) {
       const query = new URLSearchParams({ key: keyHash, days: String(days) });
