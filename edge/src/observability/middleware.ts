@@ -25,7 +25,6 @@ export function poolOutcomeOfError(code: string | null | undefined): PoolOutcome
     case "pool_misconfigured":
       return "signature_refused";
     case "bad_pool_response":
-    case "bad_pool_image":
       return "failed";
     default:
       return null;

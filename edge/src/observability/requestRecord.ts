@@ -13,7 +13,7 @@ export type CacheOutcome =
   | "joined";
 
 /** What the pool call came to, for the edge-side alerts (null: no pool call). */
-export type PoolOutcome = "ok" | "unreachable" | "signature_refused" | "refused" | "failed";
+export type PoolOutcome = "ok" | "unreachable" | "signature_refused" | "failed";
 
 export interface RequestRecord {
   requestId: string;
