@@ -5,7 +5,7 @@ import { fileURLToPath } from "node:url";
 import { signRequest } from "@unclip/shared";
 import { afterAll, describe, expect, it } from "vitest";
 import { generateRequest } from "./testing/requests.ts";
-import { hasTinyBundle, TINY_BUNDLE_DIR } from "./testing/tinyBundle.ts";
+import { TINY_BUNDLE_DIR } from "./testing/tinyBundle.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const tsxCli = fileURLToPath(new URL("../../node_modules/tsx/dist/cli.mjs", import.meta.url));
@@ -48,7 +48,7 @@ async function post(path: string, body: unknown) {
   });
 }
 
-describe.skipIf(!hasTinyBundle)("the server process", () => {
+describe("the server process", () => {
   const started: ChildProcess[] = [];
   afterAll(() => {
     for (const child of started) if (child.exitCode === null) child.kill("SIGKILL");

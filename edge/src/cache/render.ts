@@ -6,6 +6,7 @@ import {
   type EditFields,
   type GenerationRequest,
   type InterpolationRequest,
+  type Operation,
   type PixelParams,
   poolEditRequestSchema,
   poolGenerateRequestSchema,
@@ -18,13 +19,13 @@ import {
 } from "@unclip/shared";
 import type { ServedBundle } from "../bundle/index.ts";
 import { ApiError } from "../errors.ts";
-import type { PoolOperation } from "../pool/client.ts";
 
 export const DEFAULT_SIZE = "256x256";
 
 export interface RenderJob {
   kind: "generation" | "variation" | "interpolation" | "edit";
-  operation: PoolOperation;
+  /** The pool call that renders it (Contract 3). */
+  operation: Operation;
   key: string;
   /** Images this request needs: objects 0..count−1 of the key. */
   count: number;
@@ -104,7 +105,7 @@ export async function generationJob(
   });
   return {
     kind: "generation",
-    operation: "generate",
+    operation: "generation",
     key,
     count: req.n,
     size: params.size,
@@ -139,7 +140,7 @@ export async function interpolationJob(
   });
   return {
     kind: "interpolation",
-    operation: "interpolate",
+    operation: "interpolation",
     key,
     count: req.frames,
     size: params.size,
@@ -176,7 +177,7 @@ export async function variationJob(
   });
   return {
     kind: "variation",
-    operation: "variations",
+    operation: "variation",
     key,
     count: fields.n,
     size: params.size,
@@ -228,7 +229,7 @@ export async function editJob(
   });
   return {
     kind: "edit",
-    operation: "edits",
+    operation: "edit",
     key,
     count: fields.n,
     size: params.size,
