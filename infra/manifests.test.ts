@@ -39,7 +39,7 @@ interface HttpProbe {
 interface EnvVar {
   name: string;
   value?: string;
-  valueFrom?: { secretKeyRef?: { name: string; key: string } };
+  valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean } };
 }
 interface Container {
   name: string;
@@ -194,10 +194,17 @@ describe("every manifest", () => {
     expect(poolSecretEnv?.value).toBeUndefined();
     expect(poolSecretEnv?.valueFrom?.secretKeyRef?.name).toBe(POOL_SECRET_NAME);
 
+    // The previous secret of a rotation: the same Secret, a key that may be absent.
+    const previousEnv = envOf("UNCLIP_POOL_SECRET_PREVIOUS");
+    expect(previousEnv?.value).toBeUndefined();
+    expect(previousEnv?.valueFrom?.secretKeyRef?.name).toBe(POOL_SECRET_NAME);
+    expect(previousEnv?.valueFrom?.secretKeyRef?.optional).toBe(true);
+
     const template = theOnly("Secret");
     expect(template.metadata.name).toBe(POOL_SECRET_NAME);
     const key = poolSecretEnv?.valueFrom?.secretKeyRef?.key ?? "";
-    expect(Object.keys({ ...template.data, ...template.stringData })).toEqual([key]);
+    const previousKey = previousEnv?.valueFrom?.secretKeyRef?.key ?? "";
+    expect(Object.keys({ ...template.data, ...template.stringData })).toEqual([key, previousKey]);
     for (const value of Object.values({ ...template.data, ...template.stringData })) {
       expect(value, "the template must stay empty").toBe("");
     }
@@ -402,7 +409,9 @@ describe("the Worker's wrangler configuration", () => {
       typeof node !== "object" || node === null
         ? []
         : Object.entries(node).flatMap(([key, value]) => [
-            ...(/^((UNCLIP_)?POOL_SECRET|IMAGE_URL_SECRET)$/.test(key) ? [`${at}${key}`] : []),
+            ...(/^((UNCLIP_)?POOL_SECRET|IMAGE_URL_SECRET)(_PREVIOUS)?$/.test(key)
+              ? [`${at}${key}`]
+              : []),
             ...secretKeysIn(value, `${at}${key}.`),
           ]);
 

@@ -2,7 +2,7 @@
 // signed URLs the image answers carry (cache/signedUrl.ts). No API key is needed: the URL is
 // the grant. The bytes are immutable, so caches may keep them as long as the URL is valid.
 import { Hono } from "hono";
-import { grantsObject } from "../cache/signedUrl.ts";
+import { grantsObject, imageUrlSecretsOf } from "../cache/signedUrl.ts";
 import { objectName } from "../cache/store.ts";
 import { configOf } from "../config.ts";
 import { ApiError } from "../errors.ts";
@@ -38,7 +38,7 @@ export interface ImageRequest {
 export async function servedImage(request: ImageRequest, env: Env): Promise<Response> {
   const name = objectName(request.key, request.index);
   const now = Date.now();
-  if (!(await grantsObject(configOf(env).IMAGE_URL_SECRET, name, request, now))) {
+  if (!(await grantsObject(imageUrlSecretsOf(configOf(env)), name, request, now))) {
     throw invalidImageUrl();
   }
   // A signed URL for an object that is gone (never for one that never was: the edge signs
