@@ -5,7 +5,6 @@
 // URLs are signed with the current IMAGE_URL_SECRET and accepted under it or, during a
 // rotation, under IMAGE_URL_SECRET_PREVIOUS, so URLs handed out before it keep working.
 import { constantTimeEqual, hmacSha256Hex } from "@unclip/shared";
-import type { EdgeConfig } from "../config.ts";
 
 export interface ImageUrlGrant {
   /** Unix seconds after which the URL is refused. */
@@ -34,9 +33,10 @@ export function grantQuery(grant: ImageUrlGrant): string {
 }
 
 /** The secrets a URL may be signed with: the current one, then the previous one if rotating. */
-export function imageUrlSecretsOf(
-  config: Pick<EdgeConfig, "IMAGE_URL_SECRET" | "IMAGE_URL_SECRET_PREVIOUS">,
-): string[] {
+export function imageUrlSecretsOf(config: {
+  IMAGE_URL_SECRET: string;
+  IMAGE_URL_SECRET_PREVIOUS?: string;
+}): string[] {
   const previous = config.IMAGE_URL_SECRET_PREVIOUS;
   return previous === undefined ? [config.IMAGE_URL_SECRET] : [config.IMAGE_URL_SECRET, previous];
 }
