@@ -1,7 +1,7 @@
 // Records the edge ↔ pool protocol as it is spoken today: a real runner on the tiny bundle, the
 // real edge (Miniflare) and a recording proxy between them. Every exchange the edge's pool
 // client makes is saved byte for byte (signed request, answer) as a fixture for the
-// compatibility test (tests/protocol-compat.test.ts). Run it before changing the protocol, so
+// compatibility test (tests/protocol-compat.e2e.test.ts). Run it before changing the protocol, so
 // the previous version's requests and answers stay on file:
 //   node --import tsx scripts/record-protocol.ts tests/fixtures/protocol-v1
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";

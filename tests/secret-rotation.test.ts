@@ -11,7 +11,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { signRequest } from "@unclip/shared";
 import { afterAll, expect, inject, it } from "vitest";
-import { signImageObject } from "../edge/src/cache/signedUrl.ts";
+import { signImageObject } from "../edge/src/storage/signedUrl.ts";
 import {
   freePort,
   type ManagedProcess,

@@ -56,7 +56,7 @@ export const edgeConfigSchema = z.object({
   BLOCKED_TERMS: commaList,
   // Browser origins granted CORS (middleware/cors); empty: none (see edge/README.md).
   CORS_ALLOWED_ORIGINS: commaList.pipe(z.array(corsOriginPattern)),
-  // Signs the expiring image URLs (cache/signedUrl.ts): a secret in production.
+  // Signs the expiring image URLs (storage/signedUrl.ts): a secret in production.
   IMAGE_URL_SECRET: z
     .string({ error: "is not set" })
     .min(16, "must be at least 16 characters (a secret that signs image URLs)"),

@@ -2,7 +2,7 @@
 // signed job, and on SIGTERM turns not-ready, refuses new work, finishes what it holds, exits 0.
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { signRequest } from "@unclip/shared";
+import { poolPathOf, signRequest } from "@unclip/shared";
 import { afterAll, describe, expect, it } from "vitest";
 import { generateRequest } from "./testing/requests.ts";
 import { TINY_BUNDLE_DIR } from "./testing/tinyBundle.ts";
@@ -79,7 +79,7 @@ describe("the server process", () => {
 
     // A job long enough to still be running when SIGTERM arrives.
     const held = post(
-      "/v1/generate",
+      poolPathOf("generation"),
       generateRequest(bundle, { n: 2, size: "32x32", prior_steps: 50, decoder_steps: 150 }),
     );
     await until(async () => {
@@ -90,7 +90,10 @@ describe("the server process", () => {
     await until(() => /draining/.test(output()), 5_000);
 
     expect((await fetch(`${base}/readyz`)).status).toBe(503);
-    const refused = await post("/v1/generate", generateRequest(bundle, { size: "32x32" }));
+    const refused = await post(
+      poolPathOf("generation"),
+      generateRequest(bundle, { size: "32x32" }),
+    );
     expect(refused.status).toBe(503);
     expect(refused.headers.get("retry-after")).toBeTruthy();
 

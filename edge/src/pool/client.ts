@@ -17,7 +17,8 @@ import {
 } from "@unclip/shared";
 import { configOf } from "../config.ts";
 import { ApiError } from "../errors.ts";
-import { parseServerSentEvents } from "./sse.ts";
+import { parseServerSentEvents } from "../http/sse.ts";
+import type { PoolPayload } from "./wire.ts";
 
 export interface PoolCallOptions {
   /** Ask the runner for server-sent progress events and report each one here. */
@@ -65,7 +66,7 @@ function unavailable(message: string, retryAfterS: number): ApiError {
 
 export async function callPool(
   operation: Operation,
-  payload: Record<string, unknown>,
+  payload: PoolPayload,
   env: Env,
   options: PoolCallOptions = {},
 ): Promise<PoolResponse> {

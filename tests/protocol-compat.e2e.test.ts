@@ -3,7 +3,7 @@
 // scripts/record-protocol.ts), replayed against today's runner: same bytes, same signature,
 // at the time it was signed; it must answer as the released runner did, in v1's exact shape.
 // The other half, today's edge reading the recorded answers, runs inside workerd:
-// edge/test/protocol-compat.test.ts.
+// edge/test/protocol-compat.worker.test.ts.
 import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import { type Operation, poolResponseSchemas } from "@unclip/shared";

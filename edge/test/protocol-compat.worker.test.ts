@@ -2,7 +2,8 @@
 // release. That runner has no route for the current version's paths, so the client falls
 // back to v1 on the same runner, must send what the released edge sent (recorded byte for byte
 // in tests/fixtures/protocol-v1 by scripts/record-protocol.ts), and must read the recorded
-// answers, JSON and streamed, into the same result. The runner side is tests/protocol-compat.
+// answers, JSON and streamed, into the same result. The runner side:
+// tests/protocol-compat.e2e.test.ts.
 import { env } from "cloudflare:workers";
 import { type Operation, openAiError, type PoolProgressEvent } from "@unclip/shared";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
