@@ -3,7 +3,7 @@
 // client makes is saved byte for byte (signed request, answer) as a fixture for the
 // compatibility test (tests/protocol-compat.e2e.test.ts). Run it before changing the protocol, so
 // the previous version's requests and answers stay on file:
-//   node --import tsx scripts/record-protocol.ts tests/fixtures/protocol-v1
+//   npx tsx scripts/record-protocol.ts tests/fixtures/protocol-v1
 import { mkdirSync, rmSync, writeFileSync } from "node:fs";
 import { createServer, type IncomingMessage } from "node:http";
 import { join, resolve } from "node:path";
@@ -30,7 +30,11 @@ export interface RecordedExchange {
 const KEPT_REQUEST_HEADERS = ["content-type", "accept", "x-unclip-timestamp", "x-unclip-signature"];
 const KEPT_ANSWER_HEADERS = ["content-type", "retry-after"];
 
-const outDir = resolve(REPO_ROOT, process.argv[2] ?? "tests/fixtures/protocol-v1");
+if (!process.argv[2]) {
+  console.error("usage: npx tsx scripts/record-protocol.ts tests/fixtures/protocol-v<N>");
+  process.exit(2);
+}
+const outDir = resolve(REPO_ROOT, process.argv[2]);
 const bundle = resolve(REPO_ROOT, "models/tiny-test");
 const stateDir = resolve(REPO_ROOT, ".state/record-protocol");
 rmSync(stateDir, { recursive: true, force: true });
