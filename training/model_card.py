@@ -116,7 +116,7 @@ Retrain: {retrain}.
 
 Bundle total: {total / 1e6:.2f} MB.
 
-## Evaluation (`training/eval.py`, {ev['steps']} DDIM steps for prior and decoder, guidance 2 / 3; metrics on the decoder's output)
+## Evaluation (`training/eval_run.py`, {ev['steps']} DDIM steps for prior and decoder, guidance 2 / 3; metrics on the decoder's output)
 {chr(10).join(figures)}
 
 {CAVEAT}

@@ -4,8 +4,8 @@ import os
 
 import onnx
 
-import eval as evaluate
-import export
+import eval_run as evaluate
+import export_bundle as export
 import train
 from unclip.export import sha256
 

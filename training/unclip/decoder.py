@@ -13,8 +13,19 @@ from .config import UNetConfig
 from .layers import Attention, key_padding_bias, timestep_embedding
 
 
+class GroupNorm32(nn.GroupNorm):
+    """GroupNorm whose statistics are always fp32. Under CPU bf16 autocast torch 1.13 has no
+    mixed-dtype group_norm (bf16 input, fp32 weight raises); CUDA autocast runs it in fp32 too.
+    fp32 inputs (export, eval) take the plain path, so the ONNX graph is unchanged."""
+
+    def forward(self, x):
+        if x.dtype == torch.float32:
+            return super().forward(x)
+        return F.group_norm(x.float(), self.num_groups, self.weight, self.bias, self.eps).type_as(x)
+
+
 def norm(c: int) -> nn.GroupNorm:
-    return nn.GroupNorm(min(8, c), c)
+    return GroupNorm32(min(8, c), c)
 
 
 class ResBlock(nn.Module):
