@@ -364,10 +364,9 @@ class CompileTimeout(Exception):
 def try_compile(model, loss_fn, B: int, opts: Options, log, stage: str, eager_rate: float):
     """torch.compile(loss_fn) if this torch has it and it beats eager at batch B; eager when it
     fails, when compiling takes over compile_limit_s (an alarm interrupts it), or when slower."""
-    if not (opts.compile and hasattr(torch, "compile")):
-        return loss_fn
     import torch._dynamo as dynamo
-    dynamo.config.suppress_errors = True  # a graph that fails to compile runs eagerly
+    if hasattr(dynamo.config, "suppress_errors"):
+        dynamo.config.suppress_errors = True  # a graph that fails to compile runs eagerly
     kw = {"dynamic": False} if "dynamic" in inspect.signature(torch.compile).parameters else {}
     compiled = torch.compile(loss_fn, **kw)
 
@@ -471,9 +470,10 @@ def train_loop(stage, model, loss_fn, cfg, tc, run_dir, opts: Options, resume, l
         tc = TrainConfig(**{**tc.__dict__, "batch_size": B, "lr": lr,
                             "warmup": max(1, tc.warmup * tc.batch_size // B)})
         cfg.train[stage] = tc
-    if opts.compile:
-        eager = timed_rate(model, loss_fn, B, opts)
-        loss_fn = try_compile(model, loss_fn, B, opts, log, stage, eager)
+    if opts.compile and hasattr(torch, "compile"):
+        loss_fn = try_compile(model, loss_fn, B, opts, log, stage, timed_rate(model, loss_fn, B, opts))
+    elif opts.compile:
+        log(f"[{stage}] torch.compile: not in torch {torch.__version__}, eager")
     opt = adamw(model.parameters(), tc, opts)
     if ck is not None and "opt" in ck:
         model.load_state_dict(ck["model"])
