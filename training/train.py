@@ -357,8 +357,8 @@ def probe_batch(model, loss_fn, B0: int, opts: Options, log, stage: str, budget_
     return best_b
 
 
-class CompileTimeout(Exception):
-    pass
+class CompileTimeout(BaseException):
+    """Not an Exception, so that no `except Exception` inside the compiler swallows it."""
 
 
 def try_compile(model, loss_fn, B: int, opts: Options, log, stage: str, eager_rate: float):
@@ -377,7 +377,7 @@ def try_compile(model, loss_fn, B: int, opts: Options, log, stage: str, eager_ra
     t = time.time()
     try:
         rate = timed_rate(model, compiled, B, opts)
-    except Exception as e:  # CompileTimeout, or a compiler error that escaped suppress_errors
+    except (Exception, CompileTimeout) as e:  # too slow, or a compiler error that escaped suppress_errors
         signal.alarm(0)
         dynamo.reset()
         model.zero_grad(set_to_none=True)
@@ -470,7 +470,10 @@ def train_loop(stage, model, loss_fn, cfg, tc, run_dir, opts: Options, resume, l
         tc = TrainConfig(**{**tc.__dict__, "batch_size": B, "lr": lr,
                             "warmup": max(1, tc.warmup * tc.batch_size // B)})
         cfg.train[stage] = tc
-    if opts.compile and hasattr(torch, "compile"):
+    short = budget_end and budget_end - time.time() < 2 * opts.compile_limit_s
+    if opts.compile and short:
+        log(f"[{stage}] torch.compile: skipped, under {2 * opts.compile_limit_s:.0f}s of budget left")
+    elif opts.compile and hasattr(torch, "compile"):
         loss_fn = try_compile(model, loss_fn, B, opts, log, stage, timed_rate(model, loss_fn, B, opts))
     elif opts.compile:
         log(f"[{stage}] torch.compile: not in torch {torch.__version__}, eager")

@@ -10,18 +10,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .config import UNetConfig
-from .layers import Attention, key_padding_bias, timestep_embedding
-
-
-class GroupNorm32(nn.GroupNorm):
-    """GroupNorm whose statistics are always fp32. Under CPU bf16 autocast torch 1.13 has no
-    mixed-dtype group_norm (bf16 input, fp32 weight raises); CUDA autocast runs it in fp32 too.
-    fp32 inputs (export, eval) take the plain path, so the ONNX graph is unchanged."""
-
-    def forward(self, x):
-        if x.dtype == torch.float32:
-            return super().forward(x)
-        return F.group_norm(x.float(), self.num_groups, self.weight, self.bias, self.eps).type_as(x)
+from .layers import Attention, GroupNorm32, key_padding_bias, timestep_embedding
 
 
 def norm(c: int) -> nn.GroupNorm:
