@@ -38,7 +38,6 @@ export PYTHONUNBUFFERED=1
 mkdir -p "$OUT" "$RUN"
 exec > >(tee -a "$OUT/run.log") 2>&1
 has() { case " $STAGES " in *" $1 "*) return 0 ;; esac; return 1; }
-left() { echo $((END - $(date +%s))); }
 echo "gpu_run: stages [$STAGES], $TOTAL s in all, CLIP $B_CLIP s, run dir $RUN, resume from ${RESUME_FROM:-nothing}"
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || echo "no nvidia-smi"
 # what travelled: models/ and other checkpoints must not (training/README.md's sparse checkout)
@@ -69,8 +68,8 @@ echo "gpu_run: smoke passed after $(( $(date +%s) - START )) s"
 
 # 2. CLIP alone (the prior and decoder need its final embeddings)
 if has clip; then
-  budget=$(( B_CLIP < $(left) - 60 ? B_CLIP : $(left) - 60 ))
-  "${T[@]}" --stage clip --budget "$budget" "${R[@]}" || { echo "gpu_run: clip failed"; exit 4; }
+  "${T[@]}" --stage clip --deadline $(( $(date +%s) + B_CLIP < END - 60 ? $(date +%s) + B_CLIP : END - 60 )) "${R[@]}" ||
+    { echo "gpu_run: clip failed"; exit 4; }
   R=()  # a new CLIP: the prior and decoder start over
 fi
 [ -f "$RUN/clip.pt" ] || { echo "gpu_run: no clip.pt in $RUN"; exit 4; }
@@ -79,8 +78,7 @@ fi
 pids=()
 for s in prior decoder; do
   has $s || continue
-  budget=$(( $(left) - 25 ))  # ~10 s of process start, the last save and pack inside the margin
-  "${T[@]}" --stage $s --budget "$budget" "${R[@]}" &
+  "${T[@]}" --stage $s --deadline $((END - 10)) "${R[@]}" &  # 10 s for the last save and pack
   pids+=($!)
 done
 rc=0

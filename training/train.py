@@ -574,6 +574,8 @@ def main(argv=None):
     ap.add_argument("--device", default="cuda" if torch.cuda.is_available() else "cpu")
     ap.add_argument("--resume", action="store_true")
     ap.add_argument("--budget", type=float, default=None, help="wall-clock seconds for this stage")
+    ap.add_argument("--deadline", type=float, default=None,
+                    help="unix time by which the stage has stopped and saved (a budget that counts this process's start)")
     ap.add_argument("--steps", type=int, default=None, help="override the preset's step count")
     ap.add_argument("--batch-size", type=int, default=None, help="override the preset's batch size")
     ap.add_argument("--lr", type=float, default=None, help="override the preset's peak learning rate")
@@ -588,6 +590,8 @@ def main(argv=None):
     ap.add_argument("--pack-every", type=float, default=120.0)
     ap.add_argument("--smoke", action="store_true", help="one small forward/backward per stage on the device, then exit")
     args = ap.parse_args(argv)
+    if args.deadline:  # the imports are behind us: what is left of the deadline is the budget
+        args.budget = min(args.budget or math.inf, args.deadline - time.time())
     if args.threads:
         torch.set_num_threads(args.threads)
     cuda = args.device.startswith("cuda")
