@@ -42,6 +42,7 @@ echo "gpu_run: stages [$STAGES], $TOTAL s in all, CLIP $B_CLIP s, run dir $RUN, 
 nvidia-smi --query-gpu=name,memory.total,driver_version --format=csv,noheader 2>/dev/null || echo "no nvidia-smi"
 # what travelled: models/ and other checkpoints must not (training/README.md's sparse checkout)
 du -sh --exclude=.git . 2>/dev/null; ls models 2>/dev/null | head -3 && echo "WARNING: models/ travelled"
+echo "checkpoints that travelled: $(ls training/checkpoints/*/*.pt* 2>/dev/null | tr '\n' ' ')"
 ls -la "${UNCLIP_PACK:-training/.cache/pack}" 2>/dev/null
 
 T=("$PY" training/train.py --data "$DATA" --config "$CONFIG" --run-dir "$RUN" --threads "$THREADS"
