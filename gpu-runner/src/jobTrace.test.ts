@@ -1,79 +1,82 @@
-// The runner's job log line: one JSON line per job, with its request id and its time per stage.
+// The runner's job log line: the edge's request id and where the job's time went, per stage.
+import { poolPathOf, signRequest } from "@unclip/shared";
 import { describe, expect, it } from "vitest";
 import { RunnerMetrics } from "./metrics.ts";
 import { Runner } from "./runner.ts";
+import { createApp, type JobLogEntry } from "./server.ts";
 import { fakeBundle } from "./testing/fakeBundle.ts";
 import { generateRequest } from "./testing/requests.ts";
 
-function loggingRunner() {
+const secret = "trace-secret-123";
+
+async function loggingServer() {
   const bundle = fakeBundle({});
-  const lines: string[] = [];
   const runner = new Runner(bundle, {
     maxBatch: 16,
     maxQueue: 64,
     jobTimeoutMs: 30_000,
     ddimEta: 0,
     metrics: new RunnerMetrics({ defaultMetrics: false }),
-    jobLog: (line) => lines.push(line),
   });
-  return { runner, bundle, lines };
+  await runner.warm();
+  const logged: JobLogEntry[] = [];
+  const app = createApp(runner, { secrets: [secret], logJob: (entry) => logged.push(entry) });
+  const post = async (body: unknown, signal?: AbortSignal) => {
+    const path = poolPathOf("generation");
+    const text = JSON.stringify(body);
+    const headers = await signRequest(secret, { method: "POST", path, body: text });
+    return app.request(path, {
+      method: "POST",
+      body: text,
+      headers: { "content-type": "application/json", ...headers },
+      signal,
+    });
+  };
+  return { runner, bundle, logged, post };
 }
 
 describe("job log lines", () => {
-  it("writes one JSON line per job with its request id, outcome and stage timings", async () => {
-    const { runner, bundle, lines } = loggingRunner();
+  it("carry the request id and the calls, rows, largest call and time of each stage", async () => {
+    const { runner, bundle, logged, post } = await loggingServer();
     const request = generateRequest(bundle.id, {
       n: 2,
       prior_steps: 3,
       decoder_steps: 4,
       request_id: "req_trace_me",
-      cache_key: "a".repeat(64),
     });
-    await runner.submit({ kind: "generate", request });
-    expect(lines).toHaveLength(1);
-    const line = JSON.parse(lines[0]);
-    expect(line).toMatchObject({
-      level: "info",
-      msg: "job",
-      request_id: "req_trace_me",
-      kind: "generate",
-      bundle: bundle.id,
-      cache_key: "a".repeat(64),
-      images: 2,
-      status: 200,
-      error: null,
-    });
-    expect(Date.parse(line.time)).not.toBeNaN();
-    expect(line.latency_ms).toBeGreaterThanOrEqual(0);
-    // Two guided images: 4 rows in each of the decoder's 4 calls.
+    expect((await post(request)).status).toBe(200);
+    expect(logged).toHaveLength(1);
+    const [line] = logged;
+    expect(line).toMatchObject({ request_id: "req_trace_me", status: 200, images: 2, error: null });
+    // Two guided images are 4 rows in each of the decoder's 4 calls, each call counted once.
     expect(line.stages.decoder).toMatchObject({ calls: 4, rows: 16, max_batch: 4 });
     expect(line.stages.prior.calls).toBe(3);
+    expect(line.stages.decoder.ms).toBeGreaterThanOrEqual(0);
     expect(Object.keys(line.stages)).toEqual(
       expect.arrayContaining(["text_encoder", "prior", "decoder", "upsampler_0"]),
     );
     expect(runner.tracer.size).toBe(0);
   });
 
-  it("logs a failed job with its error kind and forgets its trace", async () => {
-    const { runner, bundle, lines } = loggingRunner();
-    const cancelled = new AbortController();
-    cancelled.abort();
-    const request = generateRequest(bundle.id, { request_id: "req_gone" });
-    await expect(
-      runner.submit({ kind: "generate", request }, { signal: cancelled.signal }),
-    ).rejects.toMatchObject({ kind: "cancelled" });
-    expect(JSON.parse(lines[0])).toMatchObject({
-      level: "warn",
-      request_id: "req_gone",
-      error: "cancelled",
-      status: 400,
-    });
+  it("are written for a failed job too, and its trace is forgotten", async () => {
+    const { runner, bundle, logged, post } = await loggingServer();
+    const gone = new AbortController();
+    const answer = post(
+      generateRequest(bundle.id, { request_id: "req_gone", decoder_steps: 50 }),
+      gone.signal,
+    );
+    setTimeout(() => gone.abort(), 20);
+    await answer.catch(() => undefined);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(logged).toEqual([
+      expect.objectContaining({ request_id: "req_gone", error: "cancelled" }),
+    ]);
     expect(runner.tracer.size).toBe(0);
   });
 
-  it("writes null for the request id of a job that came without one", async () => {
-    const { runner, bundle, lines } = loggingRunner();
-    await runner.submit({ kind: "generate", request: generateRequest(bundle.id) });
-    expect(JSON.parse(lines[0]).request_id).toBeNull();
+  it("say null for a job that came without a request id", async () => {
+    const { bundle, logged, post } = await loggingServer();
+    await post(generateRequest(bundle.id));
+    expect(logged[0].request_id).toBeNull();
   });
 });

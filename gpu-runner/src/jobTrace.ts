@@ -1,7 +1,7 @@
 // What one job spent in each stage: the network calls it had rows in, their rows and their wall
-// time, gathered from the scheduler's batch reports. A call shared by several jobs counts in full
+// time, gathered from the batcher's reports. A call shared by several jobs counts in full
 // for each of them: it is the time each one waited on that call.
-import type { BatchReport, SchedulerObserver } from "./batching/scheduler.ts";
+import type { BatcherObserver, BatchReport } from "./batching/batcher.ts";
 
 export interface StageTiming {
   /** Network calls the job had rows in. */
@@ -14,7 +14,7 @@ export interface StageTiming {
   ms: number;
 }
 
-export class JobTracer implements SchedulerObserver {
+export class JobTracer implements BatcherObserver {
   /** Only jobs in flight: an entry is removed when its job ends, however it ends. */
   private readonly open = new Map<string, Record<string, StageTiming>>();
 

@@ -5,19 +5,25 @@ import { serve } from "@hono/node-server";
 import { parseConfig } from "./config.ts";
 import { RunnerError } from "./errors.ts";
 import { loadRunner } from "./inProcess.ts";
-import { log, stdoutSink } from "./log.ts";
+import { log } from "./log.ts";
 import { createApp } from "./server.ts";
 
 async function main(): Promise<void> {
   const config = parseConfig(process.env);
-  const { bundle, runner } = await loadRunner(config, { jobLog: stdoutSink });
+  const { bundle, runner } = await loadRunner(config);
   runner.metrics.setProviders(config.providers, bundle.providers);
-  const app = createApp(runner, { secret: config.poolSecret });
+  const app = createApp(runner, {
+    secrets: config.poolSecrets,
+    logJob: (entry) => log({ ...entry, msg: "job", level: entry.error ? "warn" : "info" }),
+  });
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
     log({ msg: "warming up", bundle: bundle.id, url: `http://${config.host}:${info.port}` });
   });
   await runner.warm();
   log({ msg: "ready", bundle: bundle.id, providers: bundle.providers });
+  if (config.poolSecrets.length > 1) {
+    log({ msg: "accepting the previous pool secret too (rotation in progress)" });
+  }
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -3,7 +3,7 @@
 // arenas and malloc's have grown to the batch shapes they serve) to the last image must grow
 // by less than 3 %. RSS and heap are printed every 1,000 images (README: "Memory").
 
-import { POOL_PATHS, signRequest } from "@unclip/shared";
+import { poolPathOf, signRequest } from "@unclip/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   freePort,
@@ -50,10 +50,10 @@ async function generate(seed: number): Promise<void> {
   });
   const headers = await signRequest(LOCAL_POOL_SECRET, {
     method: "POST",
-    path: POOL_PATHS.generate,
+    path: poolPathOf("generation"),
     body,
   });
-  const res = await fetch(`${runner.url}${POOL_PATHS.generate}`, {
+  const res = await fetch(`${runner.url}${poolPathOf("generation")}`, {
     method: "POST",
     headers: { ...headers, "content-type": "application/json" },
     body,
