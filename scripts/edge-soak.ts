@@ -1,13 +1,14 @@
 // The edge's memory under `npm start`'s stack (issue 20): many requests through the Worker —
 // mostly cache hits and image GETs, which never reach a runner, plus a miss every 20th — while
 // the resident memory of the Worker's workerd process is sampled. Run by hand:
-//   node --import tsx scripts/edge-soak.ts [requests, default 20000]
+//   node --import tsx scripts/edge-soak.ts [requests, default 20000] [miss every N, default 20; 0: never]
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { resolve } from "node:path";
 import { LOCAL_API_KEY, REPO_ROOT, startStack } from "./stack.ts";
 
 const REQUESTS = Number(process.argv[2] ?? 20_000);
+const MISS_EVERY = Number(process.argv[3] ?? 20);
 const SAMPLE_EVERY = Math.max(1000, Math.floor(REQUESTS / 10));
 
 /** The workerd process below the edge's process group (scripts/edge/main.ts spawns it). */
@@ -51,9 +52,10 @@ try {
   const worker = async () => {
     while (done < REQUESTS) {
       const n = done++;
-      // Every 20th request a fresh seed (a miss through the runner), else one of 50 seeds.
-      const seed = n % 20 === 0 ? 1_000_000 + n : n % 50;
-      if (n % 20 === 0) misses++;
+      // Every MISS_EVERY-th request a fresh seed (a miss through the runner), else one of 50.
+      const miss = MISS_EVERY > 0 && n % MISS_EVERY === 0;
+      const seed = miss ? 1_000_000 + n : n % 50;
+      if (miss) misses++;
       const url = await generate(seed);
       if (n % 2 === 0) await (await fetch(url)).arrayBuffer();
       if ((n + 1) % SAMPLE_EVERY === 0) {

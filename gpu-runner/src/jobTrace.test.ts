@@ -9,8 +9,8 @@ import { generateRequest } from "./testing/requests.ts";
 
 const secret = "trace-secret-123";
 
-async function loggingServer() {
-  const bundle = fakeBundle({});
+async function loggingServer(delayMs?: number) {
+  const bundle = fakeBundle({ delayMs });
   const runner = new Runner(bundle, {
     maxBatch: 16,
     maxQueue: 64,
@@ -59,15 +59,15 @@ describe("job log lines", () => {
   });
 
   it("are written for a failed job too, and its trace is forgotten", async () => {
-    const { runner, bundle, logged, post } = await loggingServer();
+    // Every network call takes 20 ms: the job is still running when its client leaves.
+    const { runner, bundle, logged, post } = await loggingServer(20);
     const gone = new AbortController();
-    const answer = post(
-      generateRequest(bundle.id, { request_id: "req_gone", decoder_steps: 50 }),
-      gone.signal,
-    );
-    setTimeout(() => gone.abort(), 20);
-    await answer.catch(() => undefined);
-    await new Promise((r) => setTimeout(r, 200));
+    const request = generateRequest(bundle.id, { request_id: "req_gone", decoder_steps: 50 });
+    const answer = post(request, gone.signal).catch(() => undefined);
+    while (runner.depth === 0) await new Promise((r) => setTimeout(r, 5));
+    gone.abort();
+    await answer;
+    while (logged.length === 0) await new Promise((r) => setTimeout(r, 5));
     expect(logged).toEqual([
       expect.objectContaining({ request_id: "req_gone", error: "cancelled" }),
     ]);
