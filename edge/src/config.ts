@@ -2,6 +2,7 @@
 // message naming every invalid variable instead of failing somewhere deep in a request.
 import { z } from "zod";
 import { ApiError } from "./errors.ts";
+import { logEvent } from "./observability/log.ts";
 
 const positiveInt = (fallback: number) =>
   z.coerce.number().int("must be an integer").positive("must be positive").default(fallback);
@@ -94,7 +95,7 @@ export function configOf(env: Env): EdgeConfig {
     const problems = result.error.issues
       .map((issue) => `${issue.path.join(".")} ${issue.message}`)
       .join("; ");
-    console.error(`edge: invalid configuration: ${problems}`);
+    logEvent("error", "invalid configuration", { problems });
     throw new ApiError(
       500,
       `The server is misconfigured: ${problems}`,

@@ -10,6 +10,7 @@ import {
 import type { Context } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { z } from "zod";
+import { logEvent } from "./observability/log.ts";
 
 export class ApiError extends Error {
   readonly body: OpenAiError;
@@ -74,7 +75,7 @@ export function errorResponse(error: unknown, c: Context): Response {
   let known = asApiError(error);
   if (!known) {
     // Unknown failures are logged with their stack here and never sent to the client.
-    console.error("edge: unhandled error", error);
+    logEvent("error", "unhandled error", { error });
     known = new ApiError(
       500,
       "The server had an error while processing your request.",

@@ -6,6 +6,7 @@
 import { DurableObject } from "cloudflare:workers";
 import { newRequestId, type PoolProgressEvent } from "@unclip/shared";
 import { ApiError, type SerializedApiError } from "../errors.ts";
+import { logEvent } from "../observability/log.ts";
 import { callPool } from "../pool/client.ts";
 import type { RenderJob } from "../render/job.ts";
 import { isCached, storeImages, verifyPoolImages } from "../storage/images.ts";
@@ -53,8 +54,8 @@ interface Flight {
 }
 
 /** One JSON log line, the same shape as the request lines (observability/requestRecord.ts). */
-function logFlight(fields: Record<string, unknown>): void {
-  console.log(JSON.stringify({ time: new Date().toISOString(), level: "info", ...fields }));
+function logFlight({ msg, ...fields }: { msg: string } & Record<string, unknown>): void {
+  logEvent("info", msg, fields);
 }
 
 export class GenerationFlight extends DurableObject<Env> {
@@ -145,7 +146,7 @@ export class GenerationFlight extends DurableObject<Env> {
       return { ok: true, images: verified.map((image) => image.bytes), runner };
     } catch (error) {
       if (error instanceof ApiError) return { ok: false, error: error.toJSON() };
-      console.error(`edge: flight ${job.key} failed`, error);
+      logEvent("error", "flight failed", { key: job.key, error });
       return {
         ok: false,
         error: new ApiError(500, "Rendering failed unexpectedly.", null, "internal_error").toJSON(),
@@ -173,7 +174,7 @@ export class GenerationFlight extends DurableObject<Env> {
             this.env.JOBS.get(this.env.JOBS.idFromName(jobId))
               .progress(event)
               .catch((error: unknown) => {
-                console.error(`edge: could not report progress to job ${jobId}`, error);
+                logEvent("warn", "could not report progress", { job_id: jobId, error });
               }),
           ),
         );

@@ -7,6 +7,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { JobStatus, PoolProgressEvent } from "@unclip/shared";
 import { ApiError } from "../errors.ts";
 import { formatServerSentEvent } from "../http/sse.ts";
+import { logEvent } from "../observability/log.ts";
 import { type AnswerShape, imagesData } from "../render/answer.ts";
 import type { RenderJob } from "../render/job.ts";
 import { renderImages } from "../render/service.ts";
@@ -103,7 +104,8 @@ export class JobStore extends DurableObject<Env> {
         error instanceof ApiError
           ? error
           : new ApiError(500, "Rendering failed unexpectedly.", null, "internal_error");
-      if (!(error instanceof ApiError)) console.error(`edge: job ${record.spec.id} failed`, error);
+      if (!(error instanceof ApiError))
+        logEvent("error", "job failed", { job_id: record.spec.id, error });
       record.error = known.body.error;
       if (known.status >= 500) await this.#refund(record.spec);
     }
@@ -144,7 +146,7 @@ export class JobStore extends DurableObject<Env> {
   async #refund({ ownerHash, charge }: AsyncJobSpec): Promise<void> {
     const bucket = this.env.RATE_LIMITER.get(this.env.RATE_LIMITER.idFromName(ownerHash));
     await bucket.refund(charge.units, charge.policy).catch((error: unknown) => {
-      console.error("edge: could not refund a failed job's units", error);
+      logEvent("error", "could not refund a failed job's units", { error });
     });
   }
 

@@ -18,6 +18,7 @@ import {
 import { configOf } from "../config.ts";
 import { ApiError } from "../errors.ts";
 import { parseServerSentEvents } from "../http/sse.ts";
+import { logEvent } from "../observability/log.ts";
 import type { PoolPayload } from "./wire.ts";
 
 export interface PoolCallOptions {
@@ -186,7 +187,7 @@ async function failureOf(response: Response, runner: string): Promise<RetryableF
       if (parsedError.success) throw ApiError.fromBody(400, parsedError.data);
       throw new ApiError(400, `The image pool refused the request: ${detail}`);
     case 401:
-      console.error(`edge: ${runner} refused the request signature: ${detail}`);
+      logEvent("error", "the pool refused the request signature", { runner, detail });
       throw new ApiError(
         500,
         "The image pool refused the edge's signature (POOL_SECRET mismatch).",

@@ -3,6 +3,7 @@
 // checked before the first write.
 import { bytesFromBase64, type PoolResponse, sha256Hex } from "@unclip/shared";
 import { ApiError } from "../errors.ts";
+import { logEvent } from "../observability/log.ts";
 import type { RenderJob } from "../render/job.ts";
 
 export const IMMUTABLE_CACHE_CONTROL = "public, max-age=31536000, immutable";
@@ -98,10 +99,14 @@ export async function storeImages(
   );
   const failed = writes.filter((w) => w.status === "rejected");
   if (failed.length === 0) return;
-  console.error(`edge: storing ${job.key} failed`, (failed[0] as PromiseRejectedResult).reason);
+  logEvent("error", "storing images failed", {
+    key: job.key,
+    error: (failed[0] as PromiseRejectedResult).reason,
+  });
   const written = images.filter((_, i) => writes[i].status === "fulfilled");
   await env.IMAGES.delete(written.map((image) => objectName(job.key, image.index))).catch(
-    (error: unknown) => console.error(`edge: could not roll back ${job.key}`, error),
+    (error: unknown) =>
+      logEvent("error", "could not roll back stored images", { key: job.key, error }),
   );
   throw new ApiError(
     503,

@@ -5,6 +5,7 @@ import { type ApiKeyRecord, apiKeyRecordSchema, sha256Hex } from "@unclip/shared
 import type { MiddlewareHandler } from "hono";
 import { configOf } from "../../config.ts";
 import { ApiError } from "../../errors.ts";
+import { logEvent } from "../../observability/log.ts";
 import type { AppEnv } from "../../types.ts";
 
 export interface ApiKey extends ApiKeyRecord {
@@ -29,7 +30,8 @@ export async function authenticate(authorization: string | undefined, env: Env):
   const stored = await env.API_KEYS.get(hash);
   const record = apiKeyRecordSchema.safeParse(parseRecord(stored));
   if (stored === null || !record.success) {
-    if (stored !== null) console.error(`edge: API_KEYS record ${hash.slice(0, 8)}… is malformed`);
+    if (stored !== null)
+      logEvent("error", "malformed API_KEYS record", { key_id: hash.slice(0, 16) });
     throw invalidKey("Incorrect API key provided.");
   }
   return { hash, ...record.data };
