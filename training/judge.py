@@ -89,7 +89,7 @@ def train_tokenizer(caption_lists: list, prompts: list, meta: dict, vocab_size: 
     return BPETokenizer.train(texts, context_length, vocab_size, names)
 
 
-def train(clip: CLIP, tok, data, args, ckpt: str, log=print, monitor=None):
+def train(clip: CLIP, tok, data, prompt_texts: list, args, ckpt: str, log=print, monitor=None):
     """Contrastive training within a wall-clock budget, resumable from `ckpt`. The learning rate
     follows the budget (warm-up, then cosine to 10 %), so a resumed run continues the curve."""
     L = clip.cfg.context_length
@@ -97,6 +97,7 @@ def train(clip: CLIP, tok, data, args, ckpt: str, log=print, monitor=None):
     cap_count = torch.tensor([len(cs) for cs in data.caption_lists])
     cap_start = torch.cumsum(cap_count, 0) - cap_count
     images = torch.from_numpy(data.images).permute(0, 3, 1, 2).contiguous()  # (N, 3, 64, 64) uint8
+    prompt_ids = torch.tensor(tok.encode_batch(prompt_texts), dtype=torch.long)  # (P, L)
     group = torch.from_numpy(data.group)
     # sample by group (each concept, or each prompt, equally often); half the batch from the
     # everyday prompts' pictures, the ruler the judge is mostly used with
@@ -117,8 +118,9 @@ def train(clip: CLIP, tok, data, args, ckpt: str, log=print, monitor=None):
         step, elapsed, phases = ck["step"], ck["elapsed"], ck.get("phases", [])
         log(f"[judge] resumed at step {step} ({elapsed:.0f}s)")
     sets = sorted(set(data.sets.tolist()))
-    if not phases or phases[-1]["sets"] != sets:  # a resume on other data starts a phase
-        phases.append({"from_step": step, "sets": sets, "pictures": len(data.images)})
+    phase = {"sets": sets, "pictures": len(data.images), "prompt_loss": args.prompt_loss}
+    if not phases or {k: phases[-1].get(k) for k in phase} != phase:  # a resume on other data or loss
+        phases.append({"from_step": step, **phase})
 
     def save():
         torch.save({"model": clip.state_dict(), "ema": ema.state_dict(), "opt": opt.state_dict(), "step": step,
@@ -142,7 +144,15 @@ def train(clip: CLIP, tok, data, args, ckpt: str, log=print, monitor=None):
         k = (torch.rand(B, generator=g) * cap_count[idx]).long()
         ids = cap_ids[cap_start[idx] + k]  # (B, L)
         same = (group[idx][:, None] == group[idx][None, :]) | (ids[:, None, :] == ids[None, :, :]).all(-1)
-        loss = clip.loss(x, ids, same)
+        ie = clip.encode_image(x)
+        loss = clip.contrastive(ie, clip.encode_text(ids)[0], same)
+        # and the ruler itself: an everyday picture against every everyday prompt (all its hard
+        # negatives at once, which a batch of 128 captions rarely holds)
+        every = torch.from_numpy(data.prompt_of)[idx]
+        m = every >= 0
+        if args.prompt_loss and m.any():
+            logits = clip.logit_scale.exp().clamp(max=100) * ie[m] @ clip.encode_text(prompt_ids)[0].t()
+            loss = loss + args.prompt_loss * F.cross_entropy(logits, every[m])
         opt.zero_grad(set_to_none=True)
         loss.backward()
         torch.nn.utils.clip_grad_norm_(clip.parameters(), 1.0)
@@ -231,6 +241,8 @@ def parser() -> argparse.ArgumentParser:
     ap.add_argument("--batch", type=int, default=128)
     ap.add_argument("--lr", type=float, default=1e-3)
     ap.add_argument("--ema-decay", type=float, default=0.995)
+    ap.add_argument("--prompt-loss", type=float, default=1.0,
+                    help="weight of the everyday pictures' cross-entropy over all everyday prompts (0: off)")
     ap.add_argument("--resolution", type=int, default=32)
     ap.add_argument("--vocab-size", type=int, default=2048)
     ap.add_argument("--threads", type=int, default=1)
@@ -278,7 +290,7 @@ def main(argv=None):
         clip.load_state_dict(ck["ema"])
         ema, steps, seconds, phases = clip, ck["step"], ck["elapsed"], ck.get("phases", [])
     else:
-        ema, steps, seconds, phases = train(clip, tok, data, args, args.ckpt, log,
+        ema, steps, seconds, phases = train(clip, tok, data, [p for p, _ in prompts], args, args.ckpt, log,
                                     monitor=lambda m: ceiling(m, tok, real, prompts))
     ceil = ceiling(ema, tok, real, prompts)
     prompts_sha = hashlib.sha256(open(PROMPTS, "rb").read()).hexdigest()
@@ -293,7 +305,7 @@ def main(argv=None):
                      "augmentation": "random resized crop/shift/rotation on white, colour (brightness, contrast, "
                                      "saturation, channel gain, 8 % grey), flips, down-up sampling or blur, noise",
                      "steps": steps, "phases": phases, "batch": args.batch, "seconds": round(seconds), "threads": args.threads,
-                     "lr": args.lr, "ema_decay": args.ema_decay},
+                     "lr": args.lr, "ema_decay": args.ema_decay, "prompt_loss": args.prompt_loss},
         "config": {k: list(v) if isinstance(v, tuple) else v for k, v in ema.cfg.__dict__.items()},
     }
     export(ema, tok, args.out, card)

@@ -79,8 +79,10 @@ def tiny_judge(tmp_path_factory):
     cfg.context_length, cfg.image_channels, cfg.text_width, cfg.text_layers = 8, (8, 16, 32), 32, 1
     clip = CLIP(cfg)
     ckpt = str(tmp_path_factory.mktemp("judge") / "judge.pt")
-    ema, steps, _, phases = judge.train(clip, tok, data, tiny_args(budget_s=1e9), ckpt, log=lambda m: None)
-    assert steps == 120 and phases == [{"from_step": 0, "sets": ["openmoji"], "pictures": len(labels)}]
+    ema, steps, _, phases = judge.train(clip, tok, data, [p for p, _ in PROMPTS], tiny_args(budget_s=1e9), ckpt,
+                                        log=lambda m: None)
+    assert steps == 120
+    assert phases == [{"from_step": 0, "sets": ["openmoji"], "pictures": len(labels), "prompt_loss": 1.0}]
     return ema, tok
 
 
