@@ -219,16 +219,6 @@ def export(clip: CLIP, tok, out_dir: str, card: dict) -> dict:
     return card
 
 
-def load_judge(out_dir: str = EVAL_DIR, ckpt: str = None):
-    """The committed judge as PyTorch (from the training checkpoint) with its tokenizer."""
-    card = json.load(open(os.path.join(out_dir, FILES["card"]), encoding="utf-8"))
-    tok = load_tokenizer(os.path.join(out_dir, FILES["tokenizer"]), card["context_length"])
-    ck = torch.load(ckpt or os.path.join(CACHE, "judge", "judge.pt"), map_location="cpu")
-    clip = CLIP(ClipConfig(**{**ck["config"], "image_channels": tuple(ck["config"]["image_channels"])}))
-    clip.load_state_dict(ck["ema"])
-    return clip.eval(), tok, card
-
-
 def parser() -> argparse.ArgumentParser:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--judge-pack", default=PACK, help="folder with judge64.npz (the judge-only sets)")
