@@ -236,7 +236,7 @@ async function main() {
     Promise.all(
       prompts.map(async (prompt, k) => {
         const res = await runner.submit({
-          kind: "generate",
+          operation: "generation",
           request: {
             ...rendering(Number(values.seed) + k),
             prompt,
