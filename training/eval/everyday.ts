@@ -183,7 +183,7 @@ async function main() {
       Promise.all(
         real.map(async (_, i) => {
           const res = await runner.submit({
-            kind: "variations",
+            operation: "variation",
             request: {
               image_b64: base64FromBytes(inputs[i]),
               n,
