@@ -1,5 +1,5 @@
-// The edge's Hono app: the routes of Contract 1, one error handler that always answers the
-// OpenAI error object, and JSON 404/405 for everything else.
+// The edge's Hono app: the routes of Contract 1 (docs/ARCHITECTURE.md), one error handler that
+// always answers the OpenAI error object, and JSON 404/405 for everything else.
 import { Hono } from "hono";
 import { servedBundle } from "./bundle/index.ts";
 import { ApiError, errorResponse } from "./errors.ts";

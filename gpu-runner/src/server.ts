@@ -1,5 +1,6 @@
-// The pool's HTTP API (Contract 3) on Hono: signed job routes that answer JSON or, with
-// `accept: text/event-stream`, progress events then the result; health, readiness, metrics.
+// The pool's HTTP API (Contract 3, docs/ARCHITECTURE.md) on Hono: signed job routes that answer
+// JSON or, with `accept: text/event-stream`, progress events then the result; health, readiness,
+// metrics.
 // Routes are thin: they verify, parse and hand the job to the Runner.
 import {
   nativeResolutionOf,

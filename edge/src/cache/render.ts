@@ -1,6 +1,6 @@
 // Render jobs: every default resolved (steps and guidance from the manifest, size, the seed
-// derived from the key) before the Contract 2 key is computed, so the key covers exactly what
-// the pool renders. Image i of a job is the R2 object `<key>/<i>.png`.
+// derived from the key) before the Contract 2 key (docs/ARCHITECTURE.md) is computed, so the key
+// covers exactly what the pool renders. Image i of a job is the R2 object `<key>/<i>.png`.
 import {
   base64FromBytes,
   type EditFields,

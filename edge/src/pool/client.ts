@@ -1,6 +1,6 @@
-// The GPU pool client (Contract 3): signed requests spread over the runners of POOL_URL, one
-// deadline for the whole call, retries with jitter on connection failures and 503s (honouring
-// retry-after), and a clear 503 + retry-after to the client when the pool cannot answer.
+// The GPU pool client (Contract 3, docs/ARCHITECTURE.md): signed requests spread over the runners
+// of POOL_URL, one deadline for the whole call, retries with jitter on connection failures and 503s
+// (honouring retry-after), and a clear 503 + retry-after to the client when the pool cannot answer.
 import {
   type ErrorStatus,
   openAiErrorSchema,
