@@ -5,6 +5,7 @@ import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const read = (path: string) => readFileSync(join(root, path), "utf8");
@@ -128,5 +129,17 @@ describe("gpu-runner/scripts/gpu-check.sh", () => {
       // biome-ignore lint/suspicious/noTemplateCurlyInString: a shell default, not a template
       "PROVIDERS=${GPU_CHECK_PROVIDERS:-cuda}",
     );
+  });
+});
+
+describe("infra/k8s/deployment.yaml", () => {
+  it("keeps the image's CUDA-only providers and its one bundle", () => {
+    const deployment = parse(read("infra/k8s/deployment.yaml"));
+    const [container] = deployment.spec.template.spec.containers;
+    const env = Object.fromEntries(
+      (container.env as { name: string; value?: string }[]).map((e) => [e.name, e.value]),
+    );
+    expect(env.UNCLIP_PROVIDERS ?? finalEnv.UNCLIP_PROVIDERS).toBe("cuda");
+    expect(env.UNCLIP_BUNDLE ?? finalEnv.UNCLIP_BUNDLE).toBe(finalEnv.UNCLIP_BUNDLE);
   });
 });
