@@ -1,4 +1,4 @@
-// Rolling deploys across the edge ↔ pool protocol (Contract 3): requests of the previous
+// Rolling deploys across the edge ↔ pool protocol (Contract 3, docs/ARCHITECTURE.md): requests of the previous
 // version, recorded byte for byte from the released edge (tests/fixtures/protocol-v1,
 // scripts/record-protocol.ts), replayed against today's runner: same bytes, same signature,
 // at the time it was signed; it must answer as the released runner did, in v1's exact shape.

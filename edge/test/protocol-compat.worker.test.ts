@@ -1,4 +1,4 @@
-// Rolling deploys, edge side (Contract 3): today's pool client facing a runner of the previous
+// Rolling deploys, edge side (Contract 3, docs/ARCHITECTURE.md): today's pool client facing a runner of the previous
 // release. That runner has no route for the current version's paths, so the client falls
 // back to v1 on the same runner, must send what the released edge sent (recorded byte for byte
 // in tests/fixtures/protocol-v1 by scripts/record-protocol.ts), and must read the recorded

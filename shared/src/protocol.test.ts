@@ -16,6 +16,7 @@ const rendered = {
   images: [{ index: 0, png_b64: "iVBORw0K", sha256: "a".repeat(64), width: 32, height: 32 }],
 };
 
+// Contract 3 of docs/ARCHITECTURE.md.
 describe("protocol versions (Contract 3)", () => {
   it("names every operation's path in every version, each path under its version", () => {
     for (const version of PROTOCOL_VERSIONS) {
