@@ -113,7 +113,10 @@ describe("bundle manifest schema (Contract 4)", () => {
     };
     const parsed = bundleManifestSchema.parse({ ...exampleManifest, architecture });
     expect(parsed.architecture?.decoder.channel_mults).toEqual([1, 2]);
-    const twoUpsamplers = { ...exampleManifest, architecture: { ...architecture, upsamplers: [net, net] } };
+    const twoUpsamplers = {
+      ...exampleManifest,
+      architecture: { ...architecture, upsamplers: [net, net] },
+    };
     const counted = bundleManifestSchema.safeParse(twoUpsamplers);
     expect(counted.success).toBe(false);
     expect(openAiErrorFromZod(counted.error!).error.param).toBe("architecture.upsamplers");

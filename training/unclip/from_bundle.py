@@ -10,6 +10,7 @@ become `onnx::MatMul_N` / `onnx::Mul_N`): those are found by re-exporting the fr
 module and matching each renamed initializer, by the node that consumes it, to the parameter
 whose values it holds.
 """
+import inspect
 import io
 import json
 import os
@@ -92,13 +93,15 @@ def check_same_network(counts: dict, bundle: str, config: str) -> None:
 def _export(module, inputs: dict, outputs: list) -> onnx.ModelProto:
     """The graph export.py writes for this module (same opset, folding and dynamic batch)."""
     from .export import OPSET
+    # torch >= 2.9 defaults to the dynamo exporter, which names tensors otherwise
+    legacy = {"dynamo": False} if "dynamo" in inspect.signature(torch.onnx.export).parameters else {}
     buf = io.BytesIO()
     names = list(inputs)
     with warnings.catch_warnings():  # tracer warnings about shape-dependent code: export.py's too
         warnings.simplefilter("ignore")
         torch.onnx.export(module.eval(), tuple(inputs.values()), buf, input_names=names, output_names=outputs,
                           dynamic_axes={n: {0: "batch"} for n in names + outputs}, opset_version=OPSET,
-                          do_constant_folding=True)
+                          do_constant_folding=True, **legacy)
     return onnx.load_from_string(buf.getvalue())
 
 
@@ -177,12 +180,21 @@ def _load_graph(module, inputs: dict, outputs: list, onnx_path: str, stage: str)
         raise NetworkMismatch(f"{stage}: parameters with no tensor in {os.path.basename(onnx_path)}: {missing[:5]}")
 
 
+def load_weights(nets: dict, cfg: BundleConfig, bundle_dir: str) -> None:
+    """Every ONNX initializer of the bundle into `nets` (NetworkMismatch if any tensor is left over)."""
+    from .export import graph_specs
+    files = stage_files(read_manifest(bundle_dir))
+    specs = graph_specs(nets["clip"], nets["prior"], nets["decoder"], nets["upsampler"], cfg)
+    for stage, (module, inputs, outputs, _) in specs.items():
+        name = "upsampler" if stage.startswith("upsampler_") else stage
+        _load_graph(module, inputs, outputs, os.path.join(bundle_dir, files[name]), name)
+
+
 def load_bundle_networks(bundle_dir: str, cfg: BundleConfig = None, weights: bool = True):
     """-> (nets {"clip", "prior", "decoder", "upsampler"}, cfg, report). The networks of
     `cfg` (default: the manifest's architecture), with the bundle's ONNX initializers unless
     `weights` is False. Raises NetworkMismatch before loading anything if a stage's parameter
     count differs from the bundle's. report: {"config", "weights", "parameters": per stage}."""
-    from .export import graph_specs
     manifest = read_manifest(bundle_dir)
     source = "manifest architecture" if cfg is None else f"config {cfg.data}:{cfg.name}"
     cfg = cfg or config_from_manifest(manifest)
@@ -190,14 +202,23 @@ def load_bundle_networks(bundle_dir: str, cfg: BundleConfig = None, weights: boo
     counts = parameter_counts(bundle_dir, manifest, nets)
     check_same_network(counts, manifest["name"], source)
     if weights:
-        files = stage_files(manifest)
-        specs = graph_specs(nets["clip"], nets["prior"], nets["decoder"], nets["upsampler"], cfg)
-        for stage, spec in specs.items():
-            name = "upsampler" if stage.startswith("upsampler_") else stage
-            module, inputs, outputs, _ = spec
-            _load_graph(module, inputs, outputs, os.path.join(bundle_dir, files[name]), name)
+        load_weights(nets, cfg, bundle_dir)
     report = {"config": source, "weights": "the bundle's ONNX initializers" if weights else "untrained, same architecture",
               "parameters": counts}
+    return nets, cfg, report
+
+
+def baseline_networks(bundle_dir: str, cfg: BundleConfig = None):
+    """What a benchmark's PyTorch side runs: the bundle's networks (NetworkMismatch when the
+    counts differ) with its weights, or, when a tensor cannot be placed (an exporter of another
+    torch version may lay the graph out differently), the same architecture untrained, which
+    times the same work (dense products, no data-dependent control flow) and says so."""
+    nets, cfg, report = load_bundle_networks(bundle_dir, cfg, weights=False)
+    try:
+        load_weights(nets, cfg, bundle_dir)
+        report["weights"] = "the bundle's ONNX initializers"
+    except NetworkMismatch as e:
+        report["weights"] = f"untrained, same architecture (the weights did not load: {e})"
     return nets, cfg, report
 
 
