@@ -100,3 +100,17 @@ def test_an_exported_bundle_records_its_architecture_and_loads_back_into_the_sam
         assert torch.allclose(back["upsampler"](x, t, low), nets["upsampler"](x, t, low), atol=1e-6)
         ids = torch.tensor([[2, 5, 6, 3] + [0] * 12])
         assert torch.allclose(back["clip"].text(ids)[1], nets["clip"].text(ids)[1], atol=1e-6)
+
+
+def test_the_bench_baseline_refuses_a_wrong_config_and_prints_no_timing():
+    """bench/torch_baseline.py, as `npm run bench` runs it, with the preset that is not tiny-test's."""
+    import subprocess
+    import sys
+    proc = subprocess.run([sys.executable, os.path.join(ROOT, "bench", "torch_baseline.py"), "--bundle", TINY,
+                           "--config", "emoji:tiny", "--prior-steps", "2", "--prior-guidance", "2", "--steps", "2",
+                           "--guidance", "3", "--upsampler-steps", "1", "--threads", "1", "--probe-only"],
+                          capture_output=True, text=True, timeout=300)
+    lines = [json.loads(line) for line in proc.stdout.splitlines() if line.startswith("{")]
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert any("refused" in line and "text_encoder: bundle 14,816" in line["refused"] for line in lines)
+    assert not any("scenario" in line or "gmac_per_row" in line for line in lines)
