@@ -410,10 +410,11 @@ if (gmac && Number.isFinite(machinePeak)) {
   say(
     `\nroofline at the manifest defaults (GMAC per call: one network evaluation of one row; ${(machinePeak).toFixed(0)} GFLOP/s = 100 %)`,
   );
+  const W = 30;
   say(
-    `${"stage".padEnd(14)}${"GMAC/call".padStart(10)}  ${rows.map((r) => r.name.padStart(24)).join("")}`,
+    `${"stage".padEnd(14)}${"GMAC/call".padStart(10)}  ${rows.map((r) => r.name.padStart(W)).join("")}`,
   );
-  say(`${"".padEnd(24)}  ${rows.map(() => "calls  ms/img  GFLOP/s  %".padStart(24)).join("")}`);
+  say(`${"".padEnd(24)}  ${rows.map(() => "calls/img ms/img GFLOP/s  %".padStart(W)).join("")}`);
   for (const stage of STAGES) {
     roofline[stage] = {};
     const cells = rows.map((r) => {
@@ -424,11 +425,11 @@ if (gmac && Number.isFinite(machinePeak)) {
         machinePeak,
       );
       roofline[stage][r.name] = row;
-      return `${row.calls_per_image.toFixed(0).padStart(5)}${row.ms_per_image.toFixed(1).padStart(8)}${row.achieved_gflops.toFixed(1).padStart(9)}${(100 * row.fraction_of_peak).toFixed(0).padStart(3)}`.padStart(
-        24,
+      return `${row.calls_per_image.toFixed(0).padStart(9)}${row.ms_per_image.toFixed(1).padStart(7)}${row.achieved_gflops.toFixed(1).padStart(8)}${(100 * row.fraction_of_peak).toFixed(1).padStart(5)}`.padStart(
+        W,
       );
     });
-    say(`${stage.padEnd(14)}${gmac[stage].toFixed(4).padStart(10)}  ${cells.join("")}`);
+    say(`${stage.padEnd(14)}${gmac[stage].toPrecision(3).padStart(10)}  ${cells.join("")}`);
   }
 }
 
@@ -559,5 +560,61 @@ const record = {
 };
 mkdirSync(RESULTS, { recursive: true });
 writeFileSync(join(RESULTS, "latest.json"), `${JSON.stringify(record, null, 2)}\n`);
-writeFileSync(join(RESULTS, "latest.md"), `\`\`\`\n${lines.join("\n")}\n\`\`\`\n`);
+writeFileSync(join(RESULTS, "latest.md"), `${markdown()}\n\`\`\`\n${lines.join("\n")}\n\`\`\`\n`);
+
+/** The README's tables from this run: one dated copy of this file is what the README cites. */
+function markdown(): string {
+  const pct = (v: number) => `${(100 * v).toFixed(0)} %`;
+  const ms = (m: Record<string, number>) =>
+    STAGES.map((s) => (m[s] === undefined ? "—" : m[s].toFixed(0))).join(" · ");
+  const b = torch.blas;
+  const out = [
+    `## \`npm run bench\`, ${startedAt.toISOString().slice(0, 16).replace("T", " ")} UTC`,
+    "",
+    `Bundle \`${bundle.id}\`; ${machine}; load average ${loadBefore.join(" ")} before, ${loadAfter.join(" ")} after. ` +
+      `onnxruntime-node CPU provider, intra-op threads ${config.intraOpThreads || "auto"}. ` +
+      `PyTorch ${torch.torch ?? "—"} eager, ${torch.threads ?? "—"} threads, BLAS ${b ? `${b.name} (\`${b.path}\`, ${b.blas_threads ?? "?"} threads)` : "—"}; ` +
+      `networks: ${torch.network?.config ?? "—"}, weights: ${torch.network?.weights ?? "—"}; ` +
+      `parameters of the runner's stages, bundle / PyTorch: ${torch.network?.generation_parameters.onnx.toLocaleString("en") ?? "—"} / ${torch.network?.generation_parameters.torch.toLocaleString("en") ?? "—"}.`,
+    `Manifest defaults: ${describeSetting(defaults)}; old defaults: ${describeSetting(legacy)}. ${SIZE}, n = 1, ${repeats} repeats per scenario; images/s as median (range).`,
+    "",
+    `| scenario | images/s | p50 latency | ms/img ${STAGES.join(" · ")} |`,
+    "|---|--:|--:|--:|",
+    ...results.map(
+      (r) =>
+        `| ${r.name} | ${formatSpread(r.imagesPerS)} | ${r.p50LatencyMs.toFixed(0)} ms | ${ms(r.stageMsPerImage)} |`,
+    ),
+    ...torchScenarios.map(
+      (s) => `| ${s.name} | ${formatSpread(s.imagesPerS)} | | ${ms(s.stageMsPerImage)} |`,
+    ),
+    "",
+    `Ratios (medians): ${Object.entries(record.ratios)
+      .map(
+        ([k, v]) =>
+          `${k.replaceAll("_", " ")} **${typeof v === "number" ? `${v.toFixed(2)}×` : v}**`,
+      )
+      .join("; ")}.`,
+    "",
+    `Peak fp32 GFLOP/s (fastest call): torch matmul ${peak.torch?.matmul.toFixed(0) ?? "—"}, conv ${peak.torch?.conv.toFixed(0) ?? "—"}; onnxruntime matmul ${ortPeak?.matmul.toFixed(0) ?? "—"}, conv ${ortPeak?.conv.toFixed(0) ?? "—"}; machine peak ${machinePeak.toFixed(0)} = 100 %.`,
+    "",
+  ];
+  const names = Object.keys(Object.values(roofline)[0] ?? {});
+  if (names.length > 0) {
+    out.push(
+      `| stage | GMAC/call | ${names.map((n) => `${n}: calls/img, ms/img, GFLOP/s, % of peak`).join(" | ")} |`,
+      `|---|--:|${names.map(() => "--:").join("|")}|`,
+      ...STAGES.map(
+        (stage) =>
+          `| ${stage} | ${gmac?.[stage].toPrecision(3)} | ${names
+            .map((n) => {
+              const r = roofline[stage][n];
+              return `${r.calls_per_image.toFixed(0)}, ${r.ms_per_image.toFixed(0)}, ${r.achieved_gflops.toFixed(1)}, ${pct(r.fraction_of_peak)}`;
+            })
+            .join(" | ")} |`,
+      ),
+      "",
+    );
+  }
+  return out.join("\n");
+}
 console.log(`\nwrote ${RESULTS}/latest.json and ${RESULTS}/latest.md`);

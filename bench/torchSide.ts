@@ -103,9 +103,11 @@ export function runTorchSide(o: TorchOptions): TorchSide {
     else if (obj.skipped) side.problem = obj.skipped;
     else Object.assign(side, obj);
   }
-  if (proc.status !== 0 && !side.refused) {
-    const last = (proc.stderr ?? "").trim().split("\n").at(-1);
-    side.problem ??= `${TORCH_SCRIPT} stopped (${proc.signal ?? `exit ${proc.status}`}): ${last}`;
+  if (proc.signal) {
+    side.problem ??= `${TORCH_SCRIPT} stopped by ${proc.signal} after the ${o.timeoutS} s limit (--torch-timeout); ${side.scenarios.length} batch sizes finished`;
+  } else if (proc.status !== 0 && !side.refused) {
+    const errors = (proc.stderr ?? "").split("\n").filter((l) => /Error|error:/.test(l));
+    side.problem ??= `${TORCH_SCRIPT} failed (exit ${proc.status}): ${errors.at(-1) ?? (proc.stderr ?? "").trim().split("\n").at(-1)}`;
   }
   return side;
 }

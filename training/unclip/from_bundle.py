@@ -173,7 +173,7 @@ def _load_graph(module, inputs: dict, outputs: list, onnx_path: str, stage: str)
                                   f"parameter {target} wants {list(array.shape)}")
         value = _layouts(params[target])[layout](bundle_arrays[bundle_name])
         with torch.no_grad():
-            params[target].copy_(torch.from_numpy(np.ascontiguousarray(value)))
+            params[target].copy_(torch.from_numpy(np.array(value, dtype=np.float32)))
         loaded.add(target)
     missing = sorted(set(params) - loaded)
     if missing:
