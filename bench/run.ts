@@ -281,7 +281,11 @@ for (const [label, concurrency] of [
   ["(b) 4 concurrent, continuous batching", 4],
   ["(b) 8 concurrent, continuous batching", 8],
 ] as const) {
-  results.push(...(await scenarioPair(label, concurrency)));
+  const pair = await scenarioPair(label, concurrency);
+  results.push(...pair);
+  console.log(
+    `  ${label}: ${pair.map((r) => formatSpread(r.imagesPerS)).join(" vs [old] ")} img/s; load ${load().join(" ")}`,
+  );
 }
 const runnerThreads = config.intraOpThreads || cpus().length;
 await runner.release();
