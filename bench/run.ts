@@ -119,17 +119,17 @@ interface Run {
   stages: StageTotals;
 }
 
-/** The scheduler's stage names → the roofline's ("upsampler_64" → "upsampler"). */
+/** The batcher's stage names → the roofline's ("upsampler_64" → "upsampler"). */
 const stageOf = (name: string) => (name.startsWith("upsampler") ? "upsampler" : name);
 
-/** `count` requests (seeds from `first`) with `concurrency` clients, and the scheduler's deltas. */
+/** `count` requests (seeds from `first`) with `concurrency` clients, and the batcher's deltas. */
 async function run(
   concurrency: number,
   params: Setting,
   first: number,
   count: number,
 ): Promise<Run> {
-  const totals = runner.scheduler.stageTotals;
+  const totals = runner.batcher.stageTotals;
   const before = new Map([...totals].map(([k, v]) => [k, { ...v }] as const));
   const latencies: number[] = [];
   let next = first;
@@ -140,7 +140,7 @@ async function run(
         const i = next++;
         const t0 = performance.now();
         await runner.submit({
-          kind: "generate",
+          operation: "generation",
           request: {
             bundle: bundle.id,
             prompt: PROMPTS[i % PROMPTS.length],

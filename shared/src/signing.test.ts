@@ -46,6 +46,32 @@ describe("request signing (Contract 3)", () => {
     }
   });
 
+  it("accepts the current and the previous secret during a rotation, and no third one", async () => {
+    const rotation = ["new-secret", secret];
+    const signedBefore = asHeaders(await signRequest(secret, req, now));
+    const signedAfter = asHeaders(await signRequest("new-secret", req, now));
+    expect(await verifyRequest(rotation, req, signedBefore, { now })).toEqual({ ok: true });
+    expect(await verifyRequest(rotation, req, signedAfter, { now })).toEqual({ ok: true });
+    const signedElsewhere = asHeaders(await signRequest("third-secret", req, now));
+    expect(await verifyRequest(rotation, req, signedElsewhere, { now })).toEqual({
+      ok: false,
+      reason: "bad signature",
+    });
+    // Once the rotation is over, the previous secret is refused.
+    expect((await verifyRequest(["new-secret"], req, signedBefore, { now })).ok).toBe(false);
+  });
+
+  it("refuses a replay signed with the previous secret as it does one signed with the current", async () => {
+    const replayGuard = new ReplayGuard();
+    const headers = asHeaders(await signRequest(secret, req, now));
+    const rotation = ["new-secret", secret];
+    expect(await verifyRequest(rotation, req, headers, { now, replayGuard })).toEqual({ ok: true });
+    expect(await verifyRequest(rotation, req, headers, { now, replayGuard })).toEqual({
+      ok: false,
+      reason: "replayed request",
+    });
+  });
+
   it("refuses stale and future timestamps outside the window, and malformed ones", async () => {
     const old = asHeaders(await signRequest(secret, req, now - 61_000));
     expect(await verifyRequest(secret, req, old, { now })).toEqual({

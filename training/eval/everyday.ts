@@ -73,7 +73,7 @@ async function main() {
     Promise.all(
       prompts.map(async (prompt, k) => {
         const res = await runner.submit({
-          kind: "generate",
+          operation: "generation",
           request: {
             bundle: bundle.id,
             prompt,

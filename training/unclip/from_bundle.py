@@ -39,7 +39,7 @@ def config_from_manifest(manifest: dict) -> BundleConfig:
     arch = manifest.get("architecture")
     if arch is None:
         raise NetworkMismatch(f"bundle {manifest['name']}: the manifest records no architecture "
-                              "(re-export it with training/unclip/export.py)")
+                              "(re-export it with training/export_bundle.py)")
     if len(arch["upsamplers"]) != 1:
         raise NetworkMismatch(f"bundle {manifest['name']}: {len(arch['upsamplers'])} upsamplers; "
                               "training/unclip builds exactly one")

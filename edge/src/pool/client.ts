@@ -1,21 +1,24 @@
 // The GPU pool client (Contract 3): signed requests spread over the runners of POOL_URL, one
 // deadline for the whole call, retries with jitter on connection failures and 503s (honouring
 // retry-after), and a clear 503 + retry-after to the client when the pool cannot answer.
+// It speaks the current protocol version, and the previous one to a runner that answers 404
+// to the current version's path: a runner not yet upgraded during a rolling deploy.
 import {
   type ErrorStatus,
+  type Operation,
   openAiErrorSchema,
-  POOL_PATHS,
   type PoolProgressEvent,
   type PoolResponse,
+  PROTOCOL_VERSIONS,
+  poolPathOf,
   poolProgressEventSchema,
   poolResponseSchema,
   signRequest,
 } from "@unclip/shared";
 import { configOf } from "../config.ts";
 import { ApiError } from "../errors.ts";
-import { parseServerSentEvents } from "./sse.ts";
-
-export type PoolOperation = keyof typeof POOL_PATHS;
+import { parseServerSentEvents } from "../http/sse.ts";
+import type { PoolPayload } from "./wire.ts";
 
 export interface PoolCallOptions {
   /** Ask the runner for server-sent progress events and report each one here. */
@@ -52,6 +55,9 @@ class RetryableFailure {
   ) {}
 }
 
+/** The runner has no route for the path: it speaks an older protocol version. */
+class UnknownPath extends RetryableFailure {}
+
 function unavailable(message: string, retryAfterS: number): ApiError {
   return new ApiError(503, message, null, "pool_unavailable", {
     "retry-after": String(Math.max(1, Math.ceil(retryAfterS))),
@@ -59,15 +65,14 @@ function unavailable(message: string, retryAfterS: number): ApiError {
 }
 
 export async function callPool(
-  operation: PoolOperation,
-  payload: Record<string, unknown>,
+  operation: Operation,
+  payload: PoolPayload,
   env: Env,
   options: PoolCallOptions = {},
 ): Promise<PoolResponse> {
   const config = configOf(env);
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? sleepFor;
-  const path = POOL_PATHS[operation];
   const deadline = now() + config.POOL_TIMEOUT_MS;
   const body = JSON.stringify({ ...payload, deadline });
   const runners = config.POOL_URL;
@@ -86,7 +91,13 @@ export async function callPool(
     }
     const remaining = deadline - now();
     if (remaining <= 0) break;
-    const outcome = await attemptOnce(runner, path, body, remaining, config.POOL_SECRET, options);
+    let outcome: PoolResponse | RetryableFailure = new UnknownPath("no version was tried");
+    for (const version of PROTOCOL_VERSIONS) {
+      const path = poolPathOf(operation, version);
+      const timeoutMs = Math.max(1, deadline - now());
+      outcome = await attemptOnce(runner, path, body, timeoutMs, config.POOL_SECRET, options);
+      if (!(outcome instanceof UnknownPath)) break;
+    }
     if (!(outcome instanceof RetryableFailure)) return outcome;
     lastFailure = outcome.reason;
     if (outcome.retryAfterMs !== undefined) {
@@ -177,6 +188,8 @@ async function failureOf(response: Response, runner: string): Promise<RetryableF
         null,
         "pool_misconfigured",
       );
+    case 404:
+      return new UnknownPath(`${runner} answered 404 (a protocol version it does not speak)`);
     case 409:
       return new RetryableFailure(`${runner} serves another bundle: ${detail}`, retryAfter);
     default:

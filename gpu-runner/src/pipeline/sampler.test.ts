@@ -5,9 +5,9 @@ import { type LoadedBundle, loadBundle } from "../bundle/load.ts";
 import { RunnerMetrics } from "../metrics.ts";
 import { Runner } from "../runner.ts";
 import { generateRequest } from "../testing/requests.ts";
-import { hasTinyBundle, TINY_BUNDLE_DIR } from "../testing/tinyBundle.ts";
+import { TINY_BUNDLE_DIR } from "../testing/tinyBundle.ts";
 
-describe.skipIf(!hasTinyBundle)("sampler choice per stage (tiny bundle)", () => {
+describe("sampler choice per stage (tiny bundle)", () => {
   let bundle: LoadedBundle;
   beforeAll(async () => {
     bundle = await loadBundle(TINY_BUNDLE_DIR, { providers: ["cpu"], intraOpThreads: 1 });
@@ -31,7 +31,7 @@ describe.skipIf(!hasTinyBundle)("sampler choice per stage (tiny bundle)", () => 
       ...overrides,
     });
   const sha = async (r: Runner, overrides = {}) =>
-    (await r.submit({ kind: "generate", request: request(overrides) })).images[0].sha256;
+    (await r.submit({ operation: "generation", request: request(overrides) })).images[0].sha256;
 
   it("runs DDIM where neither the request nor the manifest names a sampler", async () => {
     expect(bundle.manifest.stages.decoder.sampler).toBe("ddim");
