@@ -50,6 +50,8 @@ const { values } = parseArgs({
     /** Images per repeat of each scenario and setting (8 concurrent takes at least 16). */
     requests: { type: "string", default: process.env.UNCLIP_BENCH_REQUESTS ?? "8" },
     repeats: { type: "string", default: process.env.UNCLIP_BENCH_REPEATS ?? "3" },
+    /** Runner concurrency levels (fewer for a quick run on a loaded machine). */
+    concurrency: { type: "string", default: process.env.UNCLIP_BENCH_CONCURRENCY ?? "1,4,8" },
     "skip-torch": { type: "boolean", default: process.env.UNCLIP_BENCH_SKIP_TORCH === "1" },
     /** Stop the PyTorch side after this long (the scenarios it finished are kept). */
     "torch-timeout": { type: "string", default: process.env.UNCLIP_BENCH_TORCH_TIMEOUT ?? "300" },
@@ -276,11 +278,11 @@ say(
 );
 
 const results: Scenario[] = [];
-for (const [label, concurrency] of [
-  ["(a) sequential, 1 at a time", 1],
-  ["(b) 4 concurrent, continuous batching", 4],
-  ["(b) 8 concurrent, continuous batching", 8],
-] as const) {
+for (const concurrency of (values.concurrency ?? "1,4,8").split(",").map(Number)) {
+  const label =
+    concurrency === 1
+      ? "(a) sequential, 1 at a time"
+      : `(b) ${concurrency} concurrent, continuous batching`;
   const pair = await scenarioPair(label, concurrency);
   results.push(...pair);
   console.log(
