@@ -87,7 +87,7 @@ describe("the server process", () => {
       return /unclip_queue_depth [1-9]/.test(metrics);
     }, 10_000);
     child.kill("SIGTERM");
-    await until(() => /draining/.test(output()), 5_000);
+    await until(() => /draining/.test(output()), 20_000);
 
     expect((await fetch(`${base}/readyz`)).status).toBe(503);
     const refused = await post(

@@ -1,4 +1,4 @@
-// The pool's HTTP API (Contract 3) on Hono: signed job routes that answer JSON or, with
+// The pool's HTTP API (Contract 3, docs/ARCHITECTURE.md) on Hono: signed job routes that answer JSON or, with
 // `accept: text/event-stream`, progress events then the result; health, readiness, metrics.
 // Routes are thin: they verify, parse and hand the job to the Runner. Every job path exists in
 // the current and the previous protocol version, and each answer is worded in its request's.

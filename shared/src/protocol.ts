@@ -1,5 +1,5 @@
-// Contract 3: what the edge sends to the GPU pool and what comes back. Every field is
-// resolved by the edge (defaults applied, seed derived from the cache key), so the pool
+// Contract 3 (docs/ARCHITECTURE.md): what the edge sends to the GPU pool and what comes back. Every
+// field is resolved by the edge (defaults applied, seed derived from the cache key), so the pool
 // never guesses and the cache key covers exactly what the pool renders.
 //
 // The protocol is versioned because the edge and the pool are deployed separately: during a

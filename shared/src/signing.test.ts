@@ -14,7 +14,7 @@ const req = { method: "POST", path: "/v1/generate", body: '{"prompt":"a red circ
 const now = 1_780_000_000_000;
 const asHeaders = (h: Record<string, string>) => new Headers(h);
 
-describe("request signing (Contract 3)", () => {
+describe("request signing (Contract 3, docs/ARCHITECTURE.md)", () => {
   it("matches the golden signature that pins the canonical string", async () => {
     // Computed independently with Python hmac/hashlib over "POST\n/v1/generate\n<ts>\n<sha256(body)>".
     expect(await signatureFor(secret, req, now)).toBe(

@@ -1,5 +1,5 @@
-// Contract 3's request signing: HMAC-SHA256 over method, path, timestamp and the body's
-// sha256, with WebCrypto so the Worker and the Node runner run this same code.
+// Request signing of Contract 3 (docs/ARCHITECTURE.md): HMAC-SHA256 over method, path, timestamp
+// and the body's sha256, with WebCrypto so the Worker and the Node runner run this same code.
 import { constantTimeEqual, sha256Hex, toHex, utf8 } from "./bytes.ts";
 
 export const SIGNATURE_HEADER = "x-unclip-signature";

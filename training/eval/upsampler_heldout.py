@@ -8,8 +8,7 @@ with the model and with bicubic, and compare both with the real image.
   high-freq ratio  energy of the output's Laplacian over the real image's (1.0 = as sharp as the
                    original; bicubic is blurry, < 1)
 
-  /usr/bin/python3 training/eval/upsampler_heldout.py --run-dir training/checkpoints/emoji-v2 \
-      --judge training/eval/judge_image.onnx --out training/eval/upsampler_heldout
+  /usr/bin/python3 training/eval/upsampler_heldout.py --run-dir training/checkpoints/emoji-v2 --limit 28
 
 writes <out>.json (figures per style and overall) and <out>.png (real | 64 px input | bicubic | model).
 """
@@ -24,7 +23,7 @@ import torch
 import torch.nn.functional as F
 
 HERE = os.path.dirname(os.path.abspath(__file__))
-sys.path.insert(0, os.path.dirname(HERE))
+sys.path.insert(0, os.path.dirname(HERE))  # training/: unclip and judge
 from unclip.blas import blas_line  # noqa: E402
 from unclip.checkpoint import load_stage  # noqa: E402
 from unclip.dataset import PACK, decode_webp, to_tensor  # noqa: E402
@@ -59,20 +58,18 @@ def high_freq(u8: np.ndarray) -> np.ndarray:
 
 
 class JudgeImageEncoder:
-    """The committed judge's image tower (ONNX): uint8 images -> unit embeddings. Its input size
-    and normalisation are read from the judge card beside it when present."""
+    """The committed judge's image tower (judge.load_image_tower): uint8 images -> unit embeddings,
+    area-resized to its input size as the judge's own scoring does."""
 
-    def __init__(self, path: str):
-        import onnxruntime as ort
-        self.sess = ort.InferenceSession(path, providers=["CPUExecutionProvider"])
-        self.input = self.sess.get_inputs()[0]
-        self.res = int(self.input.shape[-1])
+    def __init__(self, eval_dir: str):
+        from judge import load_image_tower
+        self.tower = load_image_tower(eval_dir)
+        self.res = self.tower.image.resolution
 
+    @torch.no_grad()
     def __call__(self, u8: np.ndarray) -> np.ndarray:
-        x = to_tensor(torch.from_numpy(u8))
-        x = F.interpolate(x, size=(self.res, self.res), mode="area")
-        (e,) = self.sess.run(None, {self.input.name: x.numpy().astype(np.float32)})[:1]
-        return e / np.linalg.norm(e, axis=1, keepdims=True)
+        x = F.interpolate(to_tensor(torch.from_numpy(u8)), size=(self.res, self.res), mode="area")
+        return F.normalize(self.tower(x), dim=-1).numpy()
 
 
 def main(argv=None):
@@ -80,7 +77,7 @@ def main(argv=None):
     ap.add_argument("--run-dir", required=True,
                     help="a folder with upsampler.pt: a training run or the committed training/checkpoints/emoji-v2")
     ap.add_argument("--pack", default=PACK)
-    ap.add_argument("--judge", default=None, help="the judge's image encoder ONNX (optional)")
+    ap.add_argument("--judge", default=HERE, help="folder of the committed judge (judge.json, judge_image.onnx); '' to skip")
     ap.add_argument("--steps", type=int, default=None, help="default: the bundle config's upsampler steps")
     ap.add_argument("--sampler", default=None, help="default: the bundle config's sampler")
     ap.add_argument("--limit", type=int, default=0, help="evaluate N held-out images spread over the styles")

@@ -1,4 +1,4 @@
-// The GPU pool client (Contract 3): signed requests spread over the runners of POOL_URL, one
+// The GPU pool client (Contract 3, docs/ARCHITECTURE.md): signed requests spread over the runners of POOL_URL, one
 // deadline for the whole call, retries with jitter on connection failures and 503s (honouring
 // retry-after), and a clear 503 + retry-after to the client when the pool cannot answer.
 // It speaks the current protocol version, and the previous one to a runner that answers 404

@@ -1,4 +1,4 @@
-// The edge side of the edge ↔ pool wire (Contract 3) in one place: the request body an
+// The edge side of the edge ↔ pool wire (Contract 3, docs/ARCHITECTURE.md) in one place: the request body an
 // operation takes. Paths are versioned (shared/src/protocol.ts `poolPathOf`): the pool client
 // picks the version per runner, so only it builds paths.
 import { type Operation, poolRequestSchemas } from "@unclip/shared";

@@ -12,7 +12,10 @@ export interface ImageUrlGrant {
   signature: string;
 }
 
-/** Domain-separated from Contract 3's request signatures, in case a secret is ever reused. */
+/**
+ * Domain-separated from the pool requests' signatures (Contract 3, docs/ARCHITECTURE.md), in
+ * case a secret is ever reused.
+ */
 function signedText(objectName: string, expires: number): string {
   return `unclip-image-url-v1\n${objectName}\n${expires}`;
 }

@@ -25,7 +25,7 @@ export interface DiffusionProcess {
   clipX0: boolean;
   /** NOISE_STAGE code of this stage's noise stream. */
   noiseStage: number;
-  /** Name of the prediction output (Contract 4: "pred"). */
+  /** Name of the prediction output (Contract 4 in docs/ARCHITECTURE.md: "pred"). */
   output: string;
 }
 

@@ -1,5 +1,5 @@
 // A job as the pipeline sees it: identity, cancellation, deadline and progress accounting
-// (network steps done / planned), reported as Contract 3 progress events.
+// (network steps done / planned), reported as progress events of Contract 3 (docs/ARCHITECTURE.md).
 import type { PoolProgressEvent } from "@unclip/shared";
 import type { BatchedJob } from "../batching/batcher.ts";
 
