@@ -22,7 +22,7 @@ PIECES=${GPU_CHECK_PIECES:-/root/unclip-gpu-pieces}
 WORK=${GPU_CHECK_WORK:-/root/unclip-gpu-work}
 OUT=${OUT:-$REPO/.gpu-check-out}
 PROVIDERS=${GPU_CHECK_PROVIDERS:-cuda}
-CONFIG=${GPU_CHECK_CONFIG:-emoji:gpu}
+CONFIG=${GPU_CHECK_CONFIG:-}                # data:preset for PyTorch; "" = the manifest's architecture
 LEVELS=${GPU_CHECK_LEVELS:-1,8,32,64}
 SWEEP=${GPU_CHECK_SWEEP:-64,128}         # extra UNCLIP_MAX_BATCH values (top two levels); "" = none
 TORCH_DEVICE=${GPU_CHECK_TORCH_DEVICE:-cuda}
@@ -179,7 +179,7 @@ done
 # 5. PyTorch eager on the same GPU.
 step "PyTorch eager ($TORCH_DEVICE)"
 timeout "$(tmo 150)" "$PYTHON" "$REPO/gpu-runner/scripts/torch_gpu_baseline.py" --bundle "$BUNDLE_DIR" \
-  --config "$CONFIG" --device "$TORCH_DEVICE" --batches "$LEVELS" >"$PARTS/torch.json" 2>"$WORK/torch.err"
+  ${CONFIG:+--config "$CONFIG"} --device "$TORCH_DEVICE" --batches "$LEVELS" >"$PARTS/torch.json" 2>"$WORK/torch.err"
 tail -3 "$WORK/torch.err"
 [ -s "$PARTS/torch.json" ] || json_error "$(cat "$WORK/torch.err")" >"$PARTS/torch.json"
 

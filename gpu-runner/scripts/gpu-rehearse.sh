@@ -13,7 +13,7 @@ SCRATCH=${SCRATCH:-/tmp/unclip-gpu-rehearsal}
 rm -rf "$SCRATCH" && mkdir -p "$SCRATCH"
 export GPU_CHECK_PIECES=$SCRATCH/pieces GPU_CHECK_WORK=$SCRATCH/work OUT=$SCRATCH/out
 start=$SECONDS
-GPU_CHECK_PROVIDERS=cpu GPU_CHECK_BUNDLE_DIR=$PWD/models/tiny-test GPU_CHECK_CONFIG=shapes:tiny \
+GPU_CHECK_PROVIDERS=cpu GPU_CHECK_BUNDLE_DIR=$PWD/models/tiny-test \
   GPU_CHECK_LEVELS=1,4 GPU_CHECK_SWEEP=8 GPU_CHECK_TORCH_DEVICE=cpu GPU_CHECK_WEBGPU=1 \
   GPU_CHECK_PYTHON=/usr/bin/python3 GPU_CHECK_PORT=18797 bash gpu-runner/scripts/gpu-check.sh
 rc=$?

@@ -115,7 +115,7 @@ lines.push("## PyTorch eager, same GPU, same sampler and steps", "");
 if (!torch.scenarios) lines.push(`**Failed or skipped:** ${torch.error ?? "no result"}`, "");
 else {
   lines.push(
-    `torch ${torch.torch} on ${torch.device}; weights loaded from the bundle's ONNX: ${JSON.stringify(torch.weights_loaded_from_onnx)}.`,
+    `torch ${torch.torch} on ${torch.device}; networks: ${torch.network} (parameters, bundle / PyTorch: ${torch.generation_parameters?.onnx} / ${torch.generation_parameters?.torch}); weights: ${torch.weights}.`,
     "",
     "| static batch | images | img/s | ms/img text+prior · decoder · upsampler |",
     "|---:|---:|---:|---|",

@@ -1,17 +1,12 @@
-"""Step 3 of the GPU check: PyTorch eager on the same GPU, the baseline the runner is compared
-with. The networks are the training code's own modules (training/unclip) for the bundle's
-architecture preset, and the sampler is the training code's DDIM (Pipeline.sample_prior /
-decode / upsample), with the bundle's default steps and guidance, for static batches.
+"""Step 5 of the GPU check: PyTorch eager on the same GPU, the baseline the runner is compared
+with. The networks are the bundle's own: the training code's modules (training/unclip) built
+from the architecture the manifest records, loaded with the bundle's ONNX initializers
+(unclip/from_bundle.py), and refused, with no timing, when a stage's parameter count differs
+from the bundle's. The sampler is the training code's (Pipeline.sample_prior / decode /
+upsample), with the bundle's default steps and guidance, for static batches.
 
-Weights: the training checkpoints are not in the repository, so every ONNX initializer whose
-name and shape match a parameter of the module is loaded into it (about 60 % of the tensors:
-torch.onnx.export renames transposed Linear weights and GroupNorm affines); the rest keep their
-seeded initialisation. Eager timing does not depend on the weights' values (dense fp32 products
-and convolutions; no data-dependent control flow), so this times the same work. The JSON says
-how many tensors were loaded.
-
-Prints one JSON document on stdout.
-  python3 torch_gpu_baseline.py --bundle models/emoji-gpu --config emoji:gpu --device cuda
+Prints one JSON document on stdout ({"refused": why} and exit 2 when the networks differ).
+  python3 torch_gpu_baseline.py --bundle models/emoji-gpu --device cuda
 """
 import argparse
 import json
@@ -20,29 +15,10 @@ import sys
 import time
 
 
-def load_onnx_weights(module, onnx_path):
-    """Copies every initializer whose name and shape match a state_dict entry; -> (loaded, total)."""
-    import onnx
-    import torch
-    from onnx import numpy_helper
-    inits = {i.name: i for i in onnx.load(onnx_path).graph.initializer}
-    state = module.state_dict()
-    loaded = 0
-    for name, tensor in state.items():
-        init = inits.get(name)
-        if init is not None:
-            array = numpy_helper.to_array(init)
-            if tuple(array.shape) == tuple(tensor.shape):
-                state[name] = torch.from_numpy(array.copy()).to(tensor.dtype)
-                loaded += 1
-    module.load_state_dict(state)
-    return loaded, len(state)
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--bundle", required=True)
-    ap.add_argument("--config", required=True, help="data:preset the bundle was trained with, e.g. emoji:gpu")
+    ap.add_argument("--config", help="data:preset instead of the manifest's architecture (refused unless it is the same)")
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--batches", default="1,8,32,64")
     ap.add_argument("--min-images", type=int, default=8, help="images per batch size (whole batches, at least one)")
@@ -51,34 +27,32 @@ def main():
     root = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
     sys.path.insert(0, os.path.join(root, "training"))
     import torch
-    from unclip.checkpoint import build_model
     from unclip.config import get_config
+    from unclip.from_bundle import NetworkMismatch, baseline_networks, generation_parameters, read_manifest
     from unclip.pipeline import Pipeline
-    from unclip.tokenizer import WordTokenizer
+    from unclip.tokenizer import load_tokenizer
 
-    with open(os.path.join(args.bundle, "manifest.json")) as f:
-        manifest = json.load(f)
+    manifest = read_manifest(args.bundle)
     stages = manifest["stages"]
-    data, preset = args.config.split(":")
-    cfg = get_config(data, preset)
     tok_path = os.path.join(args.bundle, manifest["tokenizer"]["file"])
-    with open(tok_path) as f:
-        cfg.clip.vocab_size = len(json.load(f)["model"]["vocab"])
+    cfg = None
+    if args.config:
+        cfg = get_config(*args.config.split(":"))
+        with open(tok_path) as f:
+            cfg.clip.vocab_size = len(json.load(f)["model"]["vocab"])
     torch.manual_seed(0)
-    nets = {s: build_model(s, cfg).eval() for s in ("clip", "prior", "decoder", "upsampler")}
-    weights = {}
-    for graph, net in (("text_encoder", "clip"), ("prior", "prior"), ("decoder", "decoder")):
-        weights[graph] = load_onnx_weights(nets[net], os.path.join(args.bundle, stages[graph]["file"]))
-    if stages["upsamplers"]:
-        weights["upsampler_0"] = load_onnx_weights(
-            nets["upsampler"], os.path.join(args.bundle, stages["upsamplers"][0]["file"]))
+    try:
+        nets, cfg, network = baseline_networks(args.bundle, cfg)
+    except NetworkMismatch as e:
+        print(json.dumps({"refused": str(e), "error": f"refused: {e}"}))
+        sys.exit(2)
     device = torch.device(args.device)
     if device.type != "cpu":
         # The training Pipeline builds token ids and noise with torch's default device.
         torch.set_default_device(device)
     for net in nets.values():
         net.to(device)
-    tok = WordTokenizer.load(tok_path, cfg.clip.context_length)
+    tok = load_tokenizer(tok_path, cfg.clip.context_length)
     pipe = Pipeline(nets["clip"], nets["prior"], nets["decoder"], nets["upsampler"], tok, cfg)
     # The runner's default: the manifest's sampler (absent: DDIM); the Pipeline takes one for all.
     pipe.sampler = stages["decoder"].get("sampler", "ddim")
@@ -126,7 +100,10 @@ def main():
         "device": torch.cuda.get_device_name(device) if device.type == "cuda" else "cpu",
         "threads": torch.get_num_threads(),
         "sampler": pipe.sampler,
-        "weights_loaded_from_onnx": {k: {"loaded": a, "tensors": n} for k, (a, n) in weights.items()},
+        "network": network["config"],
+        "weights": network["weights"],
+        "parameters": network["parameters"],
+        "generation_parameters": {side: generation_parameters(network["parameters"], side) for side in ("onnx", "torch")},
         "steps": {"prior": stages["prior"]["default_steps"], "decoder": stages["decoder"]["default_steps"],
                   "upsampler": up_steps},
         "scenarios": scenarios,

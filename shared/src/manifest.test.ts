@@ -102,6 +102,30 @@ describe("bundle manifest schema (Contract 4, docs/ARCHITECTURE.md)", () => {
     expect(error.message).toMatch(/previous stage's resolution 16/);
   });
 
+  it("takes the recorded architecture, one config per upsampler, and names a wrong one", () => {
+    const net = { base_channels: 16, channel_mults: [1, 2], dropout: 0 };
+    const architecture = {
+      modules: "training/unclip",
+      clip: { embed_dim: 32 },
+      prior: { width: 32 },
+      decoder: net,
+      upsamplers: [net],
+    };
+    const parsed = bundleManifestSchema.parse({ ...exampleManifest, architecture });
+    expect(parsed.architecture?.decoder.channel_mults).toEqual([1, 2]);
+    const twoUpsamplers = {
+      ...exampleManifest,
+      architecture: { ...architecture, upsamplers: [net, net] },
+    };
+    const counted = bundleManifestSchema.safeParse(twoUpsamplers);
+    expect(counted.success).toBe(false);
+    expect(openAiErrorFromZod(counted.error!).error.param).toBe("architecture.upsamplers");
+    const named = { ...architecture, decoder: { ...net, attention: "yes" } };
+    const typed = bundleManifestSchema.safeParse({ ...exampleManifest, architecture: named });
+    expect(typed.success).toBe(false);
+    expect(openAiErrorFromZod(typed.error!).error.param).toBe("architecture.decoder.attention");
+  });
+
   it.each([
     [["stages", "prior", "sha256"], "abc", "stages.prior.sha256"],
     [["stages", "decoder", "prediction"], "noise", "stages.decoder.prediction"],

@@ -71,6 +71,23 @@ export const bundleSourceSchema = z.strictObject({
   url: z.string().optional(),
 });
 
+/** One network's constructor config: numbers and lists of numbers (widths, levels, rates). */
+const networkConfigSchema = z.record(z.string(), z.union([z.number(), z.array(z.number())]));
+
+/**
+ * The networks the ONNX graphs were exported from: the constructor configs of `modules`
+ * (training/unclip's ClipConfig, PriorConfig, UNetConfig), one per upsampler. The runner does not
+ * read it; it lets a PyTorch baseline rebuild exactly this bundle's networks, not a preset's.
+ * Optional: bundles exported before it existed lack it.
+ */
+export const bundleArchitectureSchema = z.strictObject({
+  modules: z.string().min(1),
+  clip: networkConfigSchema,
+  prior: networkConfigSchema,
+  decoder: networkConfigSchema,
+  upsamplers: z.array(networkConfigSchema),
+});
+
 export const bundleManifestSchema = z
   .strictObject({
     schema_version: z.literal(1),
@@ -94,6 +111,7 @@ export const bundleManifestSchema = z
       decoder: decoderStageSchema,
       upsamplers: z.array(upsamplerStageSchema),
     }),
+    architecture: bundleArchitectureSchema.optional(),
   })
   .superRefine((m, ctx) => {
     // Each upsampler must take exactly what the stage before it produces.
@@ -108,6 +126,14 @@ export const bundleManifestSchema = z
       }
       previous = u.resolution;
     });
+    const recorded = m.architecture?.upsamplers.length;
+    if (recorded !== undefined && recorded !== m.stages.upsamplers.length) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["architecture", "upsamplers"],
+        message: `must hold one config per upsampler stage (${m.stages.upsamplers.length}, found ${recorded})`,
+      });
+    }
   });
 
 export type TensorSpec = z.infer<typeof tensorSpecSchema>;
@@ -117,6 +143,7 @@ export type SamplerName = z.infer<typeof samplerNameSchema>;
 export type PriorStage = z.infer<typeof priorStageSchema>;
 export type DecoderStage = z.infer<typeof decoderStageSchema>;
 export type UpsamplerStage = z.infer<typeof upsamplerStageSchema>;
+export type BundleArchitecture = z.infer<typeof bundleArchitectureSchema>;
 export type BundleManifest = z.infer<typeof bundleManifestSchema>;
 
 /** The identity that goes into cache keys and protocol messages. */

@@ -6,6 +6,7 @@ build, not the library. The reference BLAS runs a 1024² matmul ~40x slower than
 so every log and benchmark names the library from /proc/self/maps and says loudly when it is
 the reference one.
 """
+import ctypes
 import os
 import re
 
@@ -14,8 +15,23 @@ import torch
 _KNOWN = (("openblas", "OpenBLAS"), ("mkl", "MKL"), ("blis", "BLIS"), ("atlas", "ATLAS"))
 
 
+def _own_threads(path):
+    """The BLAS library's own thread count (OpenBLAS and BLIS keep one apart from torch's), or None."""
+    if not path:
+        return None
+    try:
+        lib = ctypes.CDLL(path)
+    except OSError:
+        return None
+    for symbol in ("openblas_get_num_threads", "bli_thread_get_num_threads", "MKL_Get_Max_Threads"):
+        if hasattr(lib, symbol):
+            return int(getattr(lib, symbol)())
+    return None
+
+
 def loaded_blas() -> dict:
-    """{"name", "path", "reference", "threads"} of the BLAS mapped into this process."""
+    """{"name", "path", "reference", "threads", "blas_threads"} of the BLAS mapped into this process:
+    threads is torch's intra-op count, blas_threads the library's own (None if it has none)."""
     torch.zeros(2, 2) @ torch.zeros(2, 2)  # make sure the BLAS has been loaded
     paths = set()
     try:
@@ -39,13 +55,16 @@ def loaded_blas() -> dict:
         path = sorted(paths)[0]
     if not paths and "mkl" in torch.__config__.show().lower():
         name = "MKL (in libtorch)"
-    return {"name": name, "path": path, "reference": name == "reference", "threads": torch.get_num_threads()}
+    return {"name": name, "path": path, "reference": name == "reference", "threads": torch.get_num_threads(),
+            "blas_threads": _own_threads(path)}
 
 
 def blas_line() -> str:
     """One log line; a loud warning when torch runs on the reference BLAS."""
     b = loaded_blas()
-    line = f"torch {torch.__version__} BLAS: {b['name']} ({b['path'] or 'no separate library'}), {b['threads']} threads"
+    own = "" if b.get("blas_threads") is None else f", the BLAS's own {b['blas_threads']}"
+    line = (f"torch {torch.__version__} BLAS: {b['name']} ({b['path'] or 'no separate library'}), "
+            f"{b['threads']} threads{own}")
     if b["reference"]:
         line += ("\n" + "!" * 78 + "\nWARNING: torch is running on the REFERENCE BLAS (~40x slower matmuls). "
                  "Install libopenblas0-pthread.\n" + "!" * 78)

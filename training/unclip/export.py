@@ -6,6 +6,7 @@ import json
 import math
 import os
 import shutil
+from dataclasses import asdict
 
 import numpy as np
 import onnx
@@ -88,6 +89,13 @@ def graph_specs(clip, prior, decoder, upsampler, cfg):
     return specs
 
 
+def architecture_of(cfg) -> dict:
+    """The manifest's `architecture`: the constructor configs of the exported networks, so a
+    PyTorch baseline rebuilds this bundle's networks (unclip/from_bundle.py), not a preset's."""
+    return {"modules": "training/unclip", "clip": asdict(cfg.clip), "prior": asdict(cfg.prior),
+            "decoder": asdict(cfg.decoder), "upsamplers": [asdict(cfg.upsampler)]}
+
+
 def arr(t: torch.Tensor) -> dict:
     a = t.detach().cpu()
     # %.9g round-trips float32 exactly and halves the golden files
@@ -135,7 +143,8 @@ def write_bundle(pipe, out_dir: str, name: str, version: str, description: str, 
     manifest = {"schema_version": 1, "name": name, "version": version, "description": description,
                 "tokenizer": {"file": "tokenizer.json", "sha256": sha256(tok_path),
                               "context_length": cfg.clip.context_length},
-                "embedding_dim": cfg.clip.embed_dim, "sources": sources, "stages": stages}
+                "embedding_dim": cfg.clip.embed_dim, "sources": sources, "stages": stages,
+                "architecture": architecture_of(cfg)}
     manifest_path = os.path.join(out_dir, "manifest.json")
     if os.path.exists(manifest_path):
         # example_prompts are chosen by looking at what a bundle draws well: a re-export keeps them.
