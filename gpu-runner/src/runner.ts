@@ -5,6 +5,7 @@ import type {
   PoolEditRequest,
   PoolGenerateRequest,
   PoolInterpolateRequest,
+  PoolPartialImage,
   PoolProgressEvent,
   PoolResponse,
   PoolVariationRequest,
@@ -37,6 +38,8 @@ export interface RunnerOptions {
 export interface SubmitOptions {
   signal?: AbortSignal;
   onProgress?(event: PoolProgressEvent): void;
+  /** Streaming: each partial image the request's `partial_images` asks for. */
+  onPartial?(partial: PoolPartialImage): void;
 }
 
 export type RunnerBundle = Pick<LoadedBundle, "id" | "manifest" | "tokenizer" | "sessions"> & {
@@ -164,7 +167,7 @@ export class Runner {
     this.metrics.queueDepth.set(this.held);
     this.metrics.jobs.inc({ kind: job.kind });
     const started = performance.now();
-    const run = new Job(deadline, options.signal, options.onProgress);
+    const run = new Job(deadline, options.signal, options.onProgress, options.onPartial);
     try {
       const out =
         job.kind === "generate"

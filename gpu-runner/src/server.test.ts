@@ -1,5 +1,6 @@
 import {
   type PoolResponse,
+  poolPartialImageSchema,
   poolProgressEventSchema,
   poolResponseSchema,
   SIGNATURE_HEADER,
@@ -157,6 +158,30 @@ describe("signed job routes", () => {
     const last = events.at(-1)!;
     expect(last.event).toBe("result");
     expect((last.data as PoolResponse).images).toHaveLength(1);
+    expect(events.filter((e) => e.event === "partial")).toEqual([]);
+  });
+
+  it("streams the requested partial images, each before the result", async () => {
+    const { post, bundle } = await setup();
+    const res = await post(
+      "/v1/generate",
+      generateRequest(bundle.id, { partial_images: 2, decoder_steps: 6 }),
+      { accept: "text/event-stream" },
+    );
+    const events = (await res.text())
+      .split("\n\n")
+      .filter(Boolean)
+      .map((block) => ({
+        event: /^event: (.*)$/m.exec(block)?.[1],
+        data: JSON.parse(/^data: (.*)$/m.exec(block)![1]),
+      }));
+    const partials = events.filter((e) => e.event === "partial");
+    expect(partials.map((e) => poolPartialImageSchema.parse(e.data).partial_image_index)).toEqual([
+      0, 1,
+    ]);
+    expect(events.findIndex((e) => e.event === "result")).toBeGreaterThan(
+      events.findLastIndex((e) => e.event === "partial"),
+    );
   });
 });
 

@@ -1,11 +1,12 @@
 // The pool's HTTP API (Contract 3) on Hono: signed job routes that answer JSON or, with
-// `accept: text/event-stream`, progress events then the result; health, readiness, metrics.
+// `accept: text/event-stream`, progress and partial-image events then the result; health, readiness, metrics.
 // Routes are thin: they verify, parse and hand the job to the Runner.
 import {
   nativeResolutionOf,
   openAiError,
   openAiErrorFromZod,
   POOL_PATHS,
+  type PoolPartialImage,
   type PoolProgressEvent,
   poolEditRequestSchema,
   poolGenerateRequestSchema,
@@ -136,6 +137,7 @@ export function createApp(runner: Runner, options: ServerOptions): Hono {
           const result = await runner.submit(job, {
             signal: abort.signal,
             onProgress: (p: PoolProgressEvent) => void send("progress", p),
+            onPartial: (p: PoolPartialImage) => void send("partial", p),
           });
           await send("result", result);
         } catch (error) {

@@ -2,7 +2,13 @@
 // resolved by the edge (defaults applied, seed derived from the cache key), so the pool
 // never guesses and the cache key covers exactly what the pool renders.
 import { z } from "zod";
-import { imageSizeSchema, MAX_IMAGES_PER_REQUEST, promptSchema, seedSchema } from "./api.ts";
+import {
+  imageSizeSchema,
+  MAX_IMAGES_PER_REQUEST,
+  MAX_PARTIAL_IMAGES,
+  promptSchema,
+  seedSchema,
+} from "./api.ts";
 import { samplerNameSchema } from "./manifest.ts";
 
 export const POOL_PATHS = {
@@ -34,6 +40,12 @@ const rendering = {
     .optional(),
   /** Absolute deadline (ms since epoch); the pool drops the job at its next step after it. */
   deadline: z.number().int().positive().optional(),
+  /**
+   * Streaming only: `partial` events per image before the result (x0 predictions at evenly
+   * spaced steps of the decoder and upsampler schedule). Never changes the final pixels, so
+   * it is not part of the cache key; absent or 0 costs nothing.
+   */
+  partial_images: z.number().int().min(0).max(MAX_PARTIAL_IMAGES).optional(),
 };
 
 const textRendering = {
@@ -108,6 +120,22 @@ export const poolProgressEventSchema = z.strictObject({
   progress: z.number().min(0).max(1),
 });
 
+/**
+ * A `partial` server-sent event: image `index`'s current x0 prediction, resized to the job's
+ * size, as a PNG. `partial_image_index` counts 0..partial_images−1 per image.
+ */
+export const poolPartialImageSchema = z.strictObject({
+  index: z.number().int().min(0),
+  partial_image_index: z
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_PARTIAL_IMAGES - 1),
+  png_b64: z.string().min(1),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+});
+
 export type PoolGenerateRequest = z.infer<typeof poolGenerateRequestSchema>;
 export type PoolVariationRequest = z.infer<typeof poolVariationRequestSchema>;
 export type PoolEditRequest = z.infer<typeof poolEditRequestSchema>;
@@ -115,3 +143,4 @@ export type PoolInterpolateRequest = z.infer<typeof poolInterpolateRequestSchema
 export type PoolImage = z.infer<typeof poolImageSchema>;
 export type PoolResponse = z.infer<typeof poolResponseSchema>;
 export type PoolProgressEvent = z.infer<typeof poolProgressEventSchema>;
+export type PoolPartialImage = z.infer<typeof poolPartialImageSchema>;

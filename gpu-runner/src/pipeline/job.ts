@@ -1,6 +1,7 @@
 // A job as the pipeline sees it: identity, cancellation, deadline and progress accounting
-// (network steps done / planned), reported as Contract 3 progress events.
-import type { PoolProgressEvent } from "@unclip/shared";
+// (network steps done / planned), reported as Contract 3 progress events, and the partial
+// images of a streamed answer.
+import type { PoolPartialImage, PoolProgressEvent } from "@unclip/shared";
 import type { JobContext } from "../batching/scheduler.ts";
 
 export type ProgressStage = PoolProgressEvent["stage"];
@@ -20,6 +21,7 @@ export class Job implements JobContext {
     readonly deadline: number,
     clientSignal?: AbortSignal,
     private readonly onProgress?: (event: PoolProgressEvent) => void,
+    private readonly onPartial?: (partial: PoolPartialImage) => void,
   ) {
     this.signal = clientSignal
       ? AbortSignal.any([clientSignal, this.failed.signal])
@@ -40,6 +42,15 @@ export class Job implements JobContext {
   advance(stage: ProgressStage, step: number, total: number): void {
     this.done += 1;
     this.report(stage, step, total);
+  }
+
+  /** Whether anyone listens for partial images (a streamed answer); else none are made. */
+  get wantsPartials(): boolean {
+    return this.onPartial !== undefined;
+  }
+
+  partial(partial: PoolPartialImage): void {
+    this.onPartial?.(partial);
   }
 
   report(stage: ProgressStage, step: number, total: number): void {
