@@ -1,5 +1,5 @@
 // Helpers for the cross-part tests: talking to the edge and reading a runner's metrics.
-import { grantQuery, signImageObject } from "../edge/src/cache/signedUrl.ts";
+import { grantQuery, signImageObject } from "../edge/src/storage/signedUrl.ts";
 import { LOCAL_API_KEY } from "../scripts/stack.ts";
 
 /** wrangler.toml's local IMAGE_URL_SECRET: tests sign image URLs the way the edge does. */

@@ -1,66 +1,60 @@
-// The edge's Hono app: the routes of Contract 1, one error handler that always answers the
-// OpenAI error object, and JSON 404/405 for everything else.
+// The edge's Hono app: the endpoints of Contract 1, each declared once (http/endpoint.ts) and
+// mounted, described at /openapi.json and answered with 405 + Allow on other methods from
+// that same list; one error handler that always answers the OpenAI error object; JSON 404.
 import { Hono } from "hono";
-import { servedBundle } from "./bundle/index.ts";
+import { methodNotAllowed } from "hono/method-not-allowed";
 import { ApiError, errorResponse } from "./errors.ts";
+import { type Endpoint, mountEndpoints } from "./http/endpoint.ts";
 import { cors } from "./middleware/cors/index.ts";
-import { playgroundPage } from "./playground/page.ts";
 import { edits } from "./routes/edits.ts";
 import { generations } from "./routes/generations.ts";
-import { health } from "./routes/health.ts";
+import { healthz, readyz } from "./routes/health.ts";
 import { images } from "./routes/images.ts";
 import { interpolations } from "./routes/interpolations.ts";
-import { jobs } from "./routes/jobs.ts";
-import { models } from "./routes/models.ts";
-import { openApiDocument } from "./routes/openapi.ts";
+import { jobEvents, jobStatus } from "./routes/jobs.ts";
+import { model, modelList } from "./routes/models.ts";
+import { openApiJson } from "./routes/openapi.ts";
+import { playground } from "./routes/playground.ts";
 import { variations } from "./routes/variations.ts";
 import type { AppEnv } from "./types.ts";
 
-/** Every route and its methods (HEAD comes with GET), for 405 + Allow on the others. */
-const routeMethods: Array<[RegExp, string[]]> = [
-  [/^\/$/, ["GET", "HEAD"]],
-  [/^\/openapi\.json$/, ["GET", "HEAD"]],
-  [/^\/(healthz|readyz)$/, ["GET", "HEAD"]],
-  [/^\/v1\/images\/(generations|variations|edits|interpolations)$/, ["POST"]],
-  [/^\/v1\/images\/[0-9a-f]{64}\/[0-9]+\.png$/, ["GET", "HEAD"]],
-  [/^\/v1\/jobs\/[^/]+(\/events)?$/, ["GET", "HEAD"]],
-  [/^\/v1\/models(\/.+)?$/, ["GET", "HEAD"]],
+/** Every route the edge serves, in one list. */
+export const endpoints: readonly Endpoint[] = [
+  playground,
+  openApiJson(() => endpoints),
+  healthz,
+  readyz,
+  generations,
+  variations,
+  edits,
+  interpolations,
+  images,
+  jobStatus,
+  jobEvents,
+  modelList,
+  model,
 ];
 
-export const app = new Hono<AppEnv>()
-  .use(cors)
-  .get("/", (c) =>
-    c.html(
-      playgroundPage({
-        sizes: servedBundle.sizes,
-        bundleId: servedBundle.id,
-        examplePrompts: servedBundle.manifest.example_prompts,
-      }),
-    ),
-  )
-  .get("/openapi.json", (c) => c.json(openApiDocument(new URL(c.req.url).origin)))
-  .route("/", health)
-  .route("/", generations)
-  .route("/", variations)
-  .route("/", edits)
-  .route("/", interpolations)
-  .route("/", images)
-  .route("/", jobs)
-  .route("/", models);
+export const app = new Hono<AppEnv>();
+app.use(cors);
+app.use(
+  methodNotAllowed({
+    app,
+    onMethodNotAllowed: (c, methods) => {
+      const message = `Method ${c.req.method} is not allowed on ${c.req.path}; use ${methods.join(", ")}.`;
+      const allow = { allow: methods.join(", ") };
+      return errorResponse(new ApiError(405, message, null, "method_not_allowed", allow), c);
+    },
+  }),
+);
+mountEndpoints(app, endpoints);
 
-app.notFound((c) => {
-  const path = new URL(c.req.url).pathname;
-  const allowed = routeMethods.find(([pattern]) => pattern.test(path))?.[1];
-  if (allowed && !allowed.includes(c.req.method)) {
-    const message = `Method ${c.req.method} is not allowed on ${path}; use ${allowed.join(", ")}.`;
-    const allow = { allow: allowed.join(", ") };
-    return errorResponse(new ApiError(405, message, null, "method_not_allowed", allow), c);
-  }
+app.notFound((c) =>
   // Returned, not thrown: Hono does not route errors of the notFound handler to onError.
-  return errorResponse(
-    new ApiError(404, `Unknown route: ${c.req.method} ${path}.`, null, "not_found"),
+  errorResponse(
+    new ApiError(404, `Unknown route: ${c.req.method} ${c.req.path}.`, null, "not_found"),
     c,
-  );
-});
+  ),
+);
 
 app.onError(errorResponse);

@@ -4,7 +4,7 @@ import { runDurableObjectAlarm, SELF } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { type JobStatus, jobStatusSchema } from "@unclip/shared";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { parseServerSentEvents, type ServerSentEvent } from "../src/pool/sse.ts";
+import { parseServerSentEvents, type ServerSentEvent } from "../src/http/sse.ts";
 import { DEV_KEY, errorOf, generate, newApiKey, ORIGIN, postJson, uniqueSeed } from "./helpers.ts";
 import { busy, FakePool, type PoolHandler, renderedResponse } from "./pool.ts";
 

@@ -4,7 +4,7 @@
 import { SELF } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { grantQuery, signImageObject } from "../src/cache/signedUrl.ts";
+import { grantQuery, signImageObject } from "../src/storage/signedUrl.ts";
 import { generate, ORIGIN, uniqueSeed } from "./helpers.ts";
 import { FakePool } from "./pool.ts";
 

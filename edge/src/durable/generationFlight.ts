@@ -1,20 +1,41 @@
 // GenerationFlight: one object per cache key, so identical misses that arrive together are
-// rendered by one pool call and every waiter gets its outcome (single flight).
+// rendered by one pool call and every waiter gets its outcome (single flight). The flight
+// verifies and stores the pool's images and hands the stored bytes back to whoever asks, so
+// an inline answer never reads back from R2 what was just written.
 
 import { DurableObject } from "cloudflare:workers";
 import type { PoolProgressEvent } from "@unclip/shared";
-import type { RenderJob } from "../cache/render.ts";
-import { isCached, storeImages, verifyPoolImages } from "../cache/store.ts";
 import { ApiError, type SerializedApiError } from "../errors.ts";
 import { callPool } from "../pool/client.ts";
+import type { RenderJob } from "../render/job.ts";
+import { isCached, storeImages, verifyPoolImages } from "../storage/images.ts";
+
+export interface FlightOptions {
+  /**
+   * Hand back the PNG bytes (for an inline answer); URL answers need none over RPC. At most
+   * n ≤ 10 PNGs of ≤ 1024²: well under the 32 MiB limit of one Durable Object RPC answer.
+   */
+  withImages?: boolean;
+  /** An async job (JobStore id) to tell about the pool's progress while it waits. */
+  watcherJobId?: string;
+}
 
 export type FlightOutcome =
-  | { ok: true; generated: boolean }
+  | {
+      ok: true;
+      /** False when the images were already stored and no pool call was made. */
+      generated: boolean;
+      /** Images 0..count−1 of the request, when asked for and rendered by this flight. */
+      images?: Uint8Array[];
+    }
   | { ok: false; error: SerializedApiError };
+
+/** What one pool call produced, shared by every request that joined it. */
+type FlightResult = { ok: true; images: Uint8Array[] } | { ok: false; error: SerializedApiError };
 
 interface Flight {
   count: number;
-  outcome: Promise<FlightOutcome>;
+  result: Promise<FlightResult>;
 }
 
 export class GenerationFlight extends DurableObject<Env> {
@@ -22,36 +43,45 @@ export class GenerationFlight extends DurableObject<Env> {
   /** Async jobs waiting on this key, told about the pool's progress. */
   #watchers = new Set<string>();
 
-  async render(job: RenderJob, watcherJobId?: string): Promise<FlightOutcome> {
+  async render(job: RenderJob, options: FlightOptions = {}): Promise<FlightOutcome> {
+    const { watcherJobId } = options;
     if (watcherJobId) this.#watchers.add(watcherJobId);
     try {
-      // Join a flight that renders at least the images this request needs.
-      while (this.#flight) {
-        const flight = this.#flight;
-        const outcome = await flight.outcome;
-        if (flight.count >= job.count) return outcome;
-      }
-      if (await isCached(job.key, job.count, this.env)) return { ok: true, generated: false };
-      if (this.#flight) return this.render(job);
-      const flight: Flight = { count: job.count, outcome: this.#fly(job) };
-      this.#flight = flight;
-      try {
-        return await flight.outcome;
-      } finally {
-        if (this.#flight === flight) this.#flight = undefined;
-      }
+      return await this.#join(job, options.withImages ?? false);
     } finally {
       if (watcherJobId) this.#watchers.delete(watcherJobId);
     }
   }
 
-  async #fly(job: RenderJob): Promise<FlightOutcome> {
+  async #join(job: RenderJob, withImages: boolean): Promise<FlightOutcome> {
+    // Join a flight that renders at least the images this request needs.
+    while (this.#flight) {
+      const flight = this.#flight;
+      const result = await flight.result;
+      if (flight.count >= job.count) return outcomeOf(result, job.count, withImages);
+    }
+    // The race this second check guards: a flight for this key finished (and stored its
+    // images) between the image service's cache check in the Worker and this call.
+    if (await isCached(job.key, job.count, this.env)) return { ok: true, generated: false };
+    // Another request started a flight while this one awaited R2: join it instead.
+    if (this.#flight) return this.#join(job, withImages);
+    const flight: Flight = { count: job.count, result: this.#fly(job) };
+    this.#flight = flight;
+    try {
+      return outcomeOf(await flight.result, job.count, withImages);
+    } finally {
+      if (this.#flight === flight) this.#flight = undefined;
+    }
+  }
+
+  async #fly(job: RenderJob): Promise<FlightResult> {
     try {
       const onProgress =
         this.#watchers.size > 0 ? (e: PoolProgressEvent) => this.#tell(e) : undefined;
       const response = await callPool(job.operation, job.payload, this.env, { onProgress });
-      await storeImages(job, await verifyPoolImages(job, response), this.env);
-      return { ok: true, generated: true };
+      const verified = await verifyPoolImages(job, response);
+      await storeImages(job, verified, this.env);
+      return { ok: true, images: verified.map((image) => image.bytes) };
     } catch (error) {
       if (error instanceof ApiError) return { ok: false, error: error.toJSON() };
       console.error(`edge: flight ${job.key} failed`, error);
@@ -91,4 +121,13 @@ export class GenerationFlight extends DurableObject<Env> {
       this.#reporting = false;
     }
   }
+}
+
+function outcomeOf(result: FlightResult, count: number, withImages: boolean): FlightOutcome {
+  if (!result.ok) return result;
+  return {
+    ok: true,
+    generated: true,
+    ...(withImages ? { images: result.images.slice(0, count) } : {}),
+  };
 }

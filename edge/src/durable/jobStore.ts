@@ -1,28 +1,34 @@
-// JobStore: one object per async job. `start` records the job and schedules its alarm; the
-// alarm renders through the cache (so jobs share single flights with synchronous requests);
-// progress from the pool is kept and pushed to every open event stream of the job.
+// JobStore: one object per async job (generations' `async: true`). `start` records the job
+// and schedules its alarm; the alarm renders through the image service (so async jobs share
+// single flights with synchronous requests); progress from the pool is kept and pushed to
+// every open event stream of the job.
 
 import { DurableObject } from "cloudflare:workers";
 import type { JobStatus, PoolProgressEvent } from "@unclip/shared";
-import { renderThroughCache } from "../cache/index.ts";
-import type { RenderJob } from "../cache/render.ts";
-import { imagesData } from "../cache/store.ts";
 import { ApiError } from "../errors.ts";
-import { formatServerSentEvent } from "../pool/sse.ts";
+import { formatServerSentEvent } from "../http/sse.ts";
+import { type AnswerShape, imagesData } from "../render/answer.ts";
+import type { RenderJob } from "../render/job.ts";
+import { renderImages } from "../render/service.ts";
 import type { BucketPolicy } from "./rateLimiter.ts";
 
-export interface JobSpec {
+/** What the edge stores for an async job: the render job and how to answer its owner. */
+export interface AsyncJobSpec extends AnswerShape {
   id: string;
   ownerHash: string;
   job: RenderJob;
-  responseFormat: "url" | "b64_json";
-  origin: string;
   /** What submitting charged the owner's bucket: returned if the server fails the job. */
   charge: { units: number; policy: BucketPolicy };
 }
 
-interface JobRecord {
-  spec: JobSpec;
+/** Starts an async job (202); its progress is at /v1/jobs/:id and /v1/jobs/:id/events. */
+export async function submitAsyncJob(spec: Omit<AsyncJobSpec, "id">, env: Env): Promise<JobStatus> {
+  const id = `job_${crypto.randomUUID().replaceAll("-", "")}`;
+  return env.JOBS.get(env.JOBS.idFromName(id)).start({ ...spec, id });
+}
+
+interface AsyncJobRecord {
+  spec: AsyncJobSpec;
   status: JobStatus["status"];
   progress: number;
   created: number;
@@ -38,12 +44,12 @@ const JOB_WATCHDOG_MS = 15 * 60 * 1000;
 export class JobStore extends DurableObject<Env> {
   #streams = new Set<WritableStreamDefaultWriter<Uint8Array>>();
 
-  #record(): JobRecord | undefined {
-    return this.ctx.storage.kv.get<JobRecord>("job");
+  #record(): AsyncJobRecord | undefined {
+    return this.ctx.storage.kv.get<AsyncJobRecord>("job");
   }
 
-  async start(spec: JobSpec): Promise<JobStatus> {
-    const record: JobRecord = {
+  async start(spec: AsyncJobSpec): Promise<JobStatus> {
+    const record: AsyncJobRecord = {
       spec,
       status: "queued",
       progress: 0,
@@ -88,7 +94,7 @@ export class JobStore extends DurableObject<Env> {
     await this.ctx.storage.setAlarm(Date.now() + JOB_WATCHDOG_MS);
     this.#broadcast("progress", this.#brief(record));
     try {
-      await renderThroughCache(record.spec.job, this.env, record.spec.id);
+      await renderImages(record.spec.job, this.env, { watcherJobId: record.spec.id });
       record.status = "succeeded";
       record.progress = 1;
     } catch (error) {
@@ -135,14 +141,14 @@ export class JobStore extends DurableObject<Env> {
     });
   }
 
-  async #refund({ ownerHash, charge }: JobSpec): Promise<void> {
+  async #refund({ ownerHash, charge }: AsyncJobSpec): Promise<void> {
     const bucket = this.env.RATE_LIMITER.get(this.env.RATE_LIMITER.idFromName(ownerHash));
     await bucket.refund(charge.units, charge.policy).catch((error: unknown) => {
       console.error("edge: could not refund a failed job's units", error);
     });
   }
 
-  #brief(record: JobRecord) {
+  #brief(record: AsyncJobRecord) {
     return {
       id: record.spec.id,
       object: "image.job",
@@ -158,7 +164,7 @@ export class JobStore extends DurableObject<Env> {
     }
   }
 
-  async #statusOf(record: JobRecord): Promise<JobStatus> {
+  async #statusOf(record: AsyncJobRecord): Promise<JobStatus> {
     const status: JobStatus = {
       id: record.spec.id,
       object: "image.job",
@@ -167,10 +173,10 @@ export class JobStore extends DurableObject<Env> {
       created: record.created,
     };
     if (record.status === "succeeded") {
-      const { job, responseFormat, origin } = record.spec;
+      // Read back from R2 on every status read: the status may be asked for long after the run.
       status.result = {
         created: record.created,
-        data: await imagesData(job, responseFormat, origin, this.env),
+        data: await imagesData(record.spec.job, record.spec, this.env),
       };
     }
     if (record.error) status.error = record.error;

@@ -3,8 +3,8 @@
 // retry-after), and a clear 503 + retry-after to the client when the pool cannot answer.
 import {
   type ErrorStatus,
+  type Operation,
   openAiErrorSchema,
-  POOL_PATHS,
   type PoolProgressEvent,
   type PoolResponse,
   poolProgressEventSchema,
@@ -13,9 +13,8 @@ import {
 } from "@unclip/shared";
 import { configOf } from "../config.ts";
 import { ApiError } from "../errors.ts";
-import { parseServerSentEvents } from "./sse.ts";
-
-export type PoolOperation = keyof typeof POOL_PATHS;
+import { parseServerSentEvents } from "../http/sse.ts";
+import { type PoolPayload, poolPathOf } from "./wire.ts";
 
 export interface PoolCallOptions {
   /** Ask the runner for server-sent progress events and report each one here. */
@@ -59,15 +58,15 @@ function unavailable(message: string, retryAfterS: number): ApiError {
 }
 
 export async function callPool(
-  operation: PoolOperation,
-  payload: Record<string, unknown>,
+  operation: Operation,
+  payload: PoolPayload,
   env: Env,
   options: PoolCallOptions = {},
 ): Promise<PoolResponse> {
   const config = configOf(env);
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? sleepFor;
-  const path = POOL_PATHS[operation];
+  const path = poolPathOf(operation);
   const deadline = now() + config.POOL_TIMEOUT_MS;
   const body = JSON.stringify({ ...payload, deadline });
   const runners = config.POOL_URL;

@@ -2,39 +2,50 @@
 // optional `mask` PNG of the same size whose fully transparent pixels mark the area to redraw
 // (else the image's own alpha), and the prompt that says what to draw there. Both files are
 // checked from their headers here; the runner decodes them.
-import { editFieldsSchema, MAX_VARIATION_IMAGE_BYTES } from "@unclip/shared";
-import { Hono } from "hono";
-import { servedBundle } from "../bundle/index.ts";
-import { requireServedModel } from "../bundle/models.ts";
-import { editJob, uploadedPng } from "../cache/render.ts";
-import { configOf } from "../config.ts";
-import { enforceContentPolicy } from "../contentPolicy.ts";
+import { editFieldsSchema, imagesResponseSchema } from "@unclip/shared";
+import { z } from "zod";
 import { ApiError } from "../errors.ts";
+import { endpoint } from "../http/endpoint.ts";
+import { admitImageRequest, answerImageRequest } from "../http/imageRequest.ts";
+import { errorResponses, jsonResponse, requestBody } from "../http/openapi.ts";
+import { maxUploadBodyBytes, readImageUpload } from "../http/upload.ts";
 import { readPngHeader } from "../images/png.ts";
 import { requireApiKey } from "../middleware/auth/index.ts";
 import { body } from "../middleware/body/index.ts";
-import { chargeRequest, costOf, rateLimit } from "../middleware/ratelimit/index.ts";
-import type { AppEnv } from "../types.ts";
-import { answerImages } from "./generations.ts";
-import { readVariationForm } from "./variations.ts";
+import { rateLimit } from "../middleware/ratelimit/index.ts";
+import { uploadedPng } from "../render/job.ts";
 
-/** The image, the mask, the other fields and the multipart framing. */
-export const MAX_EDIT_BODY_BYTES = 2 * MAX_VARIATION_IMAGE_BYTES + 64 * 1024;
+const editFormSchema = editFieldsSchema.extend({
+  image: z.any().meta({ type: "string", format: "binary", description: "Square PNG, ≤ 4 MB" }),
+  mask: z.any().optional().meta({
+    type: "string",
+    format: "binary",
+    description: "PNG of the image's size; fully transparent pixels are redrawn",
+  }),
+});
 
-export const edits = new Hono<AppEnv>().post(
+export const edits = endpoint(
+  "post",
   "/v1/images/edits",
+  {
+    summary: "Redraw the masked area of a square PNG from a prompt (OpenAI-compatible)",
+    security: [{ bearer: [] }],
+    request: requestBody("multipart/form-data", editFormSchema),
+    responses: { 200: jsonResponse(imagesResponseSchema, "The images"), ...errorResponses },
+  },
   requireApiKey,
   rateLimit,
-  body("multipart/form-data", MAX_EDIT_BODY_BYTES),
+  // The image, the mask, the other fields and the multipart framing.
+  body("multipart/form-data", maxUploadBodyBytes(2)),
   async (c) => {
-    const upload = await readVariationForm(c.get("bodyBytes"), c.req.header("content-type") ?? "", [
+    const upload = await readImageUpload(c.get("bodyBytes"), c.req.header("content-type") ?? "", [
       "image",
       "mask",
     ]);
     const parsed = editFieldsSchema.safeParse(upload.fields);
     if (!parsed.success) throw ApiError.fromZod(parsed.error);
-    requireServedModel(parsed.data.model);
-    enforceContentPolicy(parsed.data.prompt, "prompt", configOf(c.env).BLOCKED_TERMS, servedBundle);
+    const fields = parsed.data;
+    admitImageRequest(c.env, fields.model, { prompt: fields.prompt });
     const image = readPngHeader(upload.image, "image");
     const maskBytes = upload.files.mask;
     if (maskBytes) {
@@ -48,14 +59,15 @@ export const edits = new Hono<AppEnv>().post(
         );
       }
     }
-    const job = await editJob(
-      parsed.data,
-      await uploadedPng(upload.image),
-      maskBytes && (await uploadedPng(maskBytes)),
-      servedBundle,
+    return answerImageRequest(
+      c,
+      {
+        operation: "edit",
+        fields,
+        image: await uploadedPng(upload.image),
+        mask: maskBytes && (await uploadedPng(maskBytes)),
+      },
+      { responseFormat: fields.response_format },
     );
-    await chargeRequest(c, costOf(job.count, job.size));
-    c.header("x-unclip-cache-key", job.key);
-    return answerImages(c, job, parsed.data.response_format);
   },
 );

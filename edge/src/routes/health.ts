@@ -1,9 +1,10 @@
 // GET /healthz (the Worker is up, and which bundle it serves) and GET /readyz (at least one
 // runner of POOL_URL is ready with that same bundle), for the local stack and for operators.
-import { Hono } from "hono";
+import { z } from "zod";
 import { servedBundle } from "../bundle/index.ts";
 import { configOf } from "../config.ts";
-import type { AppEnv } from "../types.ts";
+import { endpoint } from "../http/endpoint.ts";
+import { jsonResponse } from "../http/openapi.ts";
 
 export interface RunnerReadiness {
   url: string;
@@ -32,10 +33,43 @@ export async function runnerReadiness(url: string): Promise<RunnerReadiness> {
   }
 }
 
-export const health = new Hono<AppEnv>()
-  .get("/healthz", (c) => c.json({ ok: true, bundle: servedBundle.id }))
-  .get("/readyz", async (c) => {
+const runnerReadinessSchema = z.object({
+  url: z.string(),
+  ready: z.boolean(),
+  bundle: z.string().nullable(),
+  detail: z.string().optional(),
+});
+const readinessSchema = z.object({
+  ready: z.boolean(),
+  bundle: z.string(),
+  runners: z.array(runnerReadinessSchema),
+});
+
+export const healthz = endpoint(
+  "get",
+  "/healthz",
+  {
+    summary: "The Worker is up, and which bundle it serves",
+    responses: {
+      200: jsonResponse(z.object({ ok: z.literal(true), bundle: z.string() }), "Up"),
+    },
+  },
+  (c) => c.json({ ok: true, bundle: servedBundle.id }),
+);
+
+export const readyz = endpoint(
+  "get",
+  "/readyz",
+  {
+    summary: "At least one runner of POOL_URL is ready with the served bundle",
+    responses: {
+      200: jsonResponse(readinessSchema, "Ready"),
+      503: jsonResponse(readinessSchema, "No runner is ready"),
+    },
+  },
+  async (c) => {
     const runners = await Promise.all(configOf(c.env).POOL_URL.map(runnerReadiness));
     const ready = runners.some((runner) => runner.ready);
     return c.json({ ready, bundle: servedBundle.id, runners }, ready ? 200 : 503);
-  });
+  },
+);

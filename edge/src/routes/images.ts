@@ -1,12 +1,13 @@
 // GET /v1/images/<key>/<i>.png?expires=…&signature=…: the stored PNGs, behind the expiring
-// signed URLs the image answers carry (cache/signedUrl.ts). No API key is needed: the URL is
+// signed URLs the image answers carry (storage/signedUrl.ts). No API key is needed: the URL is
 // the grant. The bytes are immutable, so caches may keep them as long as the URL is valid.
-import { Hono } from "hono";
-import { grantsObject } from "../cache/signedUrl.ts";
-import { objectName } from "../cache/store.ts";
+import { z } from "zod";
 import { configOf } from "../config.ts";
 import { ApiError } from "../errors.ts";
-import type { AppEnv } from "../types.ts";
+import { endpoint } from "../http/endpoint.ts";
+import { errorResponses } from "../http/openapi.ts";
+import { objectName } from "../storage/images.ts";
+import { grantsObject } from "../storage/signedUrl.ts";
 
 /** The entity tags of an If-None-Match header ("*" matches any), weak prefixes dropped. */
 export function entityTags(header: string | undefined): string[] {
@@ -70,13 +71,37 @@ export async function servedImage(request: ImageRequest, env: Env): Promise<Resp
   });
 }
 
-export const images = new Hono<AppEnv>().get(
+export const images = endpoint(
+  "get",
   "/v1/images/:key{[0-9a-f]{64}}/:file{[0-9]+\\.png}",
+  {
+    summary:
+      "A stored image, through the signed URL an answer carried (valid IMAGE_URL_TTL_SECONDS, one hour by default; ETag and If-None-Match)",
+    request: {
+      params: z.object({
+        key: z.string().regex(/^[0-9a-f]{64}$/),
+        file: z.string().regex(/^[0-9]+\.png$/),
+      }),
+      query: z.object({
+        expires: z.string().regex(/^[0-9]+$/),
+        signature: z.string().regex(/^[0-9a-f]{64}$/),
+      }),
+    },
+    responses: {
+      200: {
+        description: "The PNG",
+        content: { "image/png": { schema: z.any().meta({ type: "string", format: "binary" }) } },
+      },
+      304: { description: "Not modified" },
+      403: errorResponses[403],
+      404: errorResponses[404],
+    },
+  },
   (c) =>
     servedImage(
       {
-        key: c.req.param("key"),
-        index: Number.parseInt(c.req.param("file"), 10),
+        key: c.req.param("key") ?? "",
+        index: Number.parseInt(c.req.param("file") ?? "", 10),
         expires: c.req.query("expires"),
         signature: c.req.query("signature"),
         ifNoneMatch: c.req.header("if-none-match"),

@@ -2,6 +2,12 @@
 // it) and the body is read once under a byte limit (413), checking both the declared
 // content-length and the bytes actually streamed; a body that breaks off is the client's
 // error (400).
+//
+// Ours, not hono/body-limit (which the runner uses), because hono/body-limit cannot give
+// these answers: it trusts a present content-length and then never counts the streamed
+// bytes; a body that breaks off mid-way while it reads escapes as an unknown error (a 500
+// here, where the client's fault is a 400 incomplete_request_body); and it buffers the body
+// only to hand it on as a new stream, which would then be read a second time here.
 import type { MiddlewareHandler } from "hono";
 import type { z } from "zod";
 import { ApiError } from "../../errors.ts";

@@ -1,8 +1,10 @@
-// CORS for browser clients on the origins in CORS_ALLOWED_ORIGINS: preflights are answered
-// here, and every answer to an allowed origin (errors included) carries the grant and exposes
-// the headers clients read. A disallowed origin gets no Access-Control-* header at all, so
-// the browser withholds the answer; the request itself is handled as any other.
-import type { MiddlewareHandler } from "hono";
+// CORS for browser clients on the origins in CORS_ALLOWED_ORIGINS, through hono/cors:
+// preflights are answered here, and every answer to an allowed origin (errors included)
+// carries the grant and exposes the headers clients read. A disallowed origin gets no
+// Access-Control-* header at all, so the browser withholds the answer; the request itself
+// is handled as any other.
+import type { Context, MiddlewareHandler } from "hono";
+import { cors as honoCors } from "hono/cors";
 import { configOf } from "../../config.ts";
 import type { AppEnv } from "../../types.ts";
 
@@ -17,7 +19,7 @@ export const EXPOSED_HEADERS = [
   "location",
   "etag",
 ];
-const ALLOWED_METHODS = "GET, HEAD, POST, OPTIONS";
+const ALLOWED_METHODS = ["GET", "HEAD", "POST", "OPTIONS"];
 /** Browsers cache a preflight this long (Chromium caps it at 2 hours). */
 const PREFLIGHT_MAX_AGE_SECONDS = 600;
 
@@ -35,35 +37,30 @@ export function allowedOrigin(origin: string | undefined, patterns: string[]): s
   return null;
 }
 
+/** Hono's CORS middleware, for origins `allowedOrigin` grants (see `cors` below for the rest). */
+const grantCors = honoCors({
+  origin: (origin, c: Context<AppEnv>) =>
+    allowedOrigin(origin || undefined, configOf(c.env).CORS_ALLOWED_ORIGINS),
+  allowMethods: ALLOWED_METHODS,
+  exposeHeaders: EXPOSED_HEADERS,
+  maxAge: PREFLIGHT_MAX_AGE_SECONDS,
+  // No allowHeaders: whatever the page asks to send (authorization, content-type, the SDK's
+  // x-stainless-*) is allowed. Keys are bearer tokens, never cookies, so allowing headers
+  // grants no ambient authority.
+});
+
+/**
+ * hono/cors for granted origins. Ours decides who is granted (`allowedOrigin`: exact origins
+ * and "any port of this host") and keeps disallowed origins out of hono/cors entirely,
+ * because hono/cors answers every OPTIONS with 204 + Access-Control-Allow-Methods and sets
+ * Access-Control-Expose-Headers whatever the origin: a disallowed origin must get no
+ * Access-Control-* header at all, and its preflight goes on to the routes (405).
+ */
 export const cors: MiddlewareHandler<AppEnv> = async (c, next) => {
   const patterns = configOf(c.env).CORS_ALLOWED_ORIGINS;
-  const grant = allowedOrigin(c.req.header("origin"), patterns);
+  if (allowedOrigin(c.req.header("origin"), patterns)) return grantCors(c, next);
+  await next();
   // The answer depends on Origin unless no origin or every origin is allowed; shared caches
   // (images are public) must not hand one origin's answer to another.
-  const varies = patterns.length > 0 && !patterns.includes("*");
-  const preflight =
-    c.req.method === "OPTIONS" && c.req.header("access-control-request-method") !== undefined;
-  if (grant && preflight) {
-    const headers = new Headers({
-      "access-control-allow-origin": grant,
-      "access-control-allow-methods": ALLOWED_METHODS,
-      "access-control-max-age": String(PREFLIGHT_MAX_AGE_SECONDS),
-      vary: "Origin, Access-Control-Request-Headers",
-    });
-    // Whatever the page asks to send (authorization, content-type, the SDK's x-stainless-*):
-    // keys are bearer tokens, never cookies, so allowing headers grants no ambient authority.
-    const requested = c.req.header("access-control-request-headers");
-    if (requested) headers.set("access-control-allow-headers", requested);
-    return new Response(null, { status: 204, headers });
-  }
-  await next();
-  if (!grant && !varies) return;
-  // Rebuilt: answers passed through from fetch() or R2 have immutable headers.
-  const res = new Response(c.res.body, c.res);
-  if (grant) {
-    res.headers.set("access-control-allow-origin", grant);
-    res.headers.set("access-control-expose-headers", EXPOSED_HEADERS.join(", "));
-  }
-  if (varies) res.headers.append("vary", "Origin");
-  c.res = res;
+  if (patterns.length > 0 && !patterns.includes("*")) c.header("vary", "Origin", { append: true });
 };

@@ -55,12 +55,10 @@ export function rateLimitHeaders(outcome: BucketOutcome): Record<string, string>
   };
 }
 
-const charges = new WeakMap<Context, { cost: number; outcome: BucketOutcome } | "denied">();
-
 /** Charges the request's cost (call it after validation, once the cost is known). */
 export async function chargeRequest(c: Context<AppEnv>, cost: number): Promise<void> {
-  charges.set(c, "denied"); // a 429 carries its own headers; stays so if the charge throws
-  charges.set(c, { cost, outcome: await chargeApiKey(c.get("apiKey"), cost, c.env) });
+  c.set("charge", "denied"); // a 429 carries its own headers; stays so if the charge throws
+  c.set("charge", { cost, outcome: await chargeApiKey(c.get("apiKey"), cost, c.env) });
 }
 
 /**
@@ -83,7 +81,7 @@ export const rateLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
     );
   }
   await next();
-  const charged = charges.get(c);
+  const charged = c.get("charge");
   if (charged === "denied") return;
   let outcome: BucketOutcome;
   if (charged && c.res.status >= 500) {
@@ -93,9 +91,6 @@ export const rateLimit: MiddlewareHandler<AppEnv> = async (c, next) => {
   } else {
     outcome = charged?.outcome ?? (await chargeApiKey(apiKey, 0, c.env));
   }
-  // Rebuilt because responses passed through from fetch() have immutable headers.
-  const res = new Response(c.res.body, c.res);
-  for (const [name, value] of Object.entries(rateLimitHeaders(outcome)))
-    res.headers.set(name, value);
-  c.res = res;
+  // c.header rebuilds answers passed through from fetch(), whose headers are immutable.
+  for (const [name, value] of Object.entries(rateLimitHeaders(outcome))) c.header(name, value);
 };

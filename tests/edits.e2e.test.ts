@@ -1,3 +1,4 @@
+// End-to-end layer (edge/test/edits.worker.test.ts checks the Worker alone).
 // Inpainting through the whole stack: the official `openai` package's images.edit, unchanged,
 // against the real Worker and a real runner on the tiny bundle. Outside the mask the answer
 // must equal the input (stated error: 0 levels at the input's own size, ≤ 1 level after the

@@ -1,3 +1,4 @@
+// End-to-end layer (edge/test/openai-sdk.worker.test.ts checks the Worker alone).
 // The official `openai` npm package, unchanged, pointed at the local stack (real Worker, real
 // runner): what an existing OpenAI client sees.
 import OpenAI, { toFile } from "openai";

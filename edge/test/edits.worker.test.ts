@@ -1,4 +1,5 @@
-// POST /v1/images/edits: multipart image + optional mask + prompt, both PNGs checked from
+// Worker layer (the pool mocked at its boundary; tests/edits.e2e.test.ts runs edits through
+// the whole stack). POST /v1/images/edits: multipart image + optional mask + prompt, both PNGs checked from
 // their headers; the key covers the prompt's ids, the image's and the mask's sha256.
 import { SELF } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";

@@ -5,8 +5,8 @@ import { sha256Hex } from "@unclip/shared";
 import { describe, expect, it } from "vitest";
 import { servedBundle } from "../bundle/index.ts";
 import { ApiError } from "../errors.ts";
-import { generationJob } from "./render.ts";
-import { isCached, objectName, storeImages, type VerifiedImage } from "./store.ts";
+import { renderJobFor } from "../render/job.ts";
+import { isCached, objectName, storeImages, type VerifiedImage } from "./images.ts";
 
 async function fakeImages(count: number): Promise<VerifiedImage[]> {
   return Promise.all(
@@ -35,8 +35,11 @@ function bucketFailingAt(failIndex: number): R2Bucket {
 
 describe("storing a job's images in R2", () => {
   it("writes every image with its metadata when R2 accepts them", async () => {
-    const job = await generationJob(
-      { prompt: "a red circle", n: 3, seed: 11, response_format: "url" },
+    const job = await renderJobFor(
+      {
+        operation: "generation",
+        fields: { prompt: "a red circle", n: 3, seed: 11, response_format: "url" },
+      },
       servedBundle,
     );
     await storeImages(job, await fakeImages(3), env);
@@ -46,8 +49,11 @@ describe("storing a job's images in R2", () => {
   });
 
   it("rolls back the written images and answers a retryable 503 when one write fails", async () => {
-    const job = await generationJob(
-      { prompt: "a blue square", n: 3, seed: 12, response_format: "url" },
+    const job = await renderJobFor(
+      {
+        operation: "generation",
+        fields: { prompt: "a blue square", n: 3, seed: 12, response_format: "url" },
+      },
       servedBundle,
     );
     const failing = { ...env, IMAGES: bucketFailingAt(1) } as Env;

@@ -1,3 +1,4 @@
+// Worker layer (tests/openai-sdk.e2e.test.ts runs the SDK against the whole stack).
 // The official `openai` npm SDK against the Worker, unchanged except for baseURL and a fetch
 // that goes to the Worker in this workerd (SELF.fetch) instead of the network.
 import { SELF } from "cloudflare:test";

@@ -1,11 +1,9 @@
 // The R2 image store: `<key>/<i>.png`, content-addressed and immutable. An image is written
 // only once the whole of it arrived and its sha256 matches the pool's; a job's images are all
 // checked before the first write.
-import { base64FromBytes, bytesFromBase64, type PoolResponse, sha256Hex } from "@unclip/shared";
-import { configOf } from "../config.ts";
+import { bytesFromBase64, type PoolResponse, sha256Hex } from "@unclip/shared";
 import { ApiError } from "../errors.ts";
-import type { RenderJob } from "./render.ts";
-import { grantQuery, signImageObject } from "./signedUrl.ts";
+import type { RenderJob } from "../render/job.ts";
 
 export const IMMUTABLE_CACHE_CONTROL = "public, max-age=31536000, immutable";
 const PNG_SIGNATURE = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
@@ -89,7 +87,8 @@ export async function storeImages(
         httpMetadata: { contentType: "image/png", cacheControl: IMMUTABLE_CACHE_CONTROL },
         customMetadata: {
           bundle: job.bundle,
-          kind: job.kind,
+          // "kind": the metadata name objects have always carried for the operation.
+          kind: job.operation,
           seed: String(job.seed),
           params: JSON.stringify(job.params),
           created,
@@ -113,36 +112,30 @@ export async function storeImages(
   );
 }
 
-/** The `data` of an images response: signed, expiring URLs back at this origin, or the PNGs inline. */
-export async function imagesData(
-  job: Pick<RenderJob, "key" | "count">,
-  responseFormat: "url" | "b64_json",
-  origin: string,
+/** The PNGs 0..count−1 of a key, or undefined when any of them is missing (a miss). */
+export async function readCached(
+  key: string,
+  count: number,
   env: Env,
-): Promise<Array<{ url: string } | { b64_json: string }>> {
-  const indices = Array.from({ length: job.count }, (_, i) => i);
-  if (responseFormat === "url") {
-    const { IMAGE_URL_SECRET, IMAGE_URL_TTL_SECONDS } = configOf(env);
-    return Promise.all(
-      indices.map(async (i) => {
-        const name = objectName(job.key, i);
-        const grant = await signImageObject(IMAGE_URL_SECRET, name, IMAGE_URL_TTL_SECONDS);
-        return { url: `${origin}/v1/images/${name}?${grantQuery(grant)}` };
-      }),
-    );
+): Promise<Uint8Array[] | undefined> {
+  const objects = await Promise.all(
+    Array.from({ length: count }, (_, i) => env.IMAGES.get(objectName(key, i))),
+  );
+  if (objects.some((object) => object === null)) {
+    // Unread bodies would hold their streams open.
+    await Promise.all(objects.map((object) => object?.body.cancel()));
+    return undefined;
   }
   return Promise.all(
-    indices.map(async (i) => {
-      const object = await env.IMAGES.get(objectName(job.key, i));
-      if (!object) {
-        throw new ApiError(
-          500,
-          `Image ${i} of ${job.key} vanished from storage.`,
-          null,
-          "internal_error",
-        );
-      }
-      return { b64_json: base64FromBytes(new Uint8Array(await object.arrayBuffer())) };
-    }),
+    objects.map(async (object) => new Uint8Array(await (object as R2ObjectBody).arrayBuffer())),
   );
+}
+
+/** The PNGs of a key that was stored (a job's result): missing ones are a server fault. */
+export async function readStored(key: string, count: number, env: Env): Promise<Uint8Array[]> {
+  const images = await readCached(key, count, env);
+  if (!images) {
+    throw new ApiError(500, `The images of ${key} vanished from storage.`, null, "internal_error");
+  }
+  return images;
 }

@@ -1,0 +1,71 @@
+// The flow every image POST shares once its route has parsed the request: the model and the
+// content policy, then the render job (key and payload), the charge, and either an async job
+// (202) or the images now through the image service.
+import type { Context } from "hono";
+import { servedBundle } from "../bundle/index.ts";
+import { requireServedModel } from "../bundle/models.ts";
+import { configOf } from "../config.ts";
+import { enforceContentPolicy } from "../contentPolicy.ts";
+import { submitAsyncJob } from "../durable/jobStore.ts";
+import { chargeRequest, costOf, policyFor } from "../middleware/ratelimit/index.ts";
+import { type AnswerShape, imagesData, type ResponseFormat } from "../render/answer.ts";
+import { type ImageRequest, renderJobFor } from "../render/job.ts";
+import { renderImages } from "../render/service.ts";
+import type { AppEnv } from "../types.ts";
+
+/**
+ * The checks every image request passes before anything is read further: the model it
+ * names, then each prompt (by its field name) against the content policy.
+ */
+export function admitImageRequest(
+  env: Env,
+  model: string | null | undefined,
+  prompts: Record<string, string> = {},
+): void {
+  requireServedModel(model);
+  const { BLOCKED_TERMS } = configOf(env);
+  for (const [param, prompt] of Object.entries(prompts)) {
+    enforceContentPolicy(prompt, param, BLOCKED_TERMS, servedBundle);
+  }
+}
+
+export interface AnswerOptions {
+  responseFormat: ResponseFormat;
+  /** Answer 202 with an async job instead of waiting (generations' `async`). */
+  async?: boolean;
+}
+
+/** Renders (or finds) the request's images and answers them; `x-unclip-cache` says which. */
+export async function answerImageRequest(
+  c: Context<AppEnv>,
+  request: ImageRequest,
+  { responseFormat, async = false }: AnswerOptions,
+): Promise<Response> {
+  const job = await renderJobFor(request, servedBundle);
+  const cost = costOf(job.count, job.size);
+  await chargeRequest(c, cost);
+  c.header("x-unclip-cache-key", job.key);
+  const shape: AnswerShape = { responseFormat, origin: new URL(c.req.url).origin };
+  if (async) {
+    const apiKey = c.get("apiKey");
+    const status = await submitAsyncJob(
+      {
+        ...shape,
+        ownerHash: apiKey.hash,
+        job,
+        charge: { units: cost, policy: policyFor(apiKey, c.env) },
+      },
+      c.env,
+    );
+    c.header("location", `/v1/jobs/${status.id}`);
+    return c.json(status, 202);
+  }
+  const { generated, images } = await renderImages(job, c.env, {
+    withImages: responseFormat === "b64_json",
+  });
+  c.header("x-unclip-cache", generated ? "miss" : "hit");
+  return c.json({
+    created: Math.floor(Date.now() / 1000),
+    data: await imagesData(job, shape, c.env, images),
+  });
+}
