@@ -1,12 +1,16 @@
 // GenerationFlight: one object per cache key, so identical misses that arrive together are
 // rendered by one pool call and every waiter gets its outcome (single flight). The flight
 // verifies and stores the pool's images and hands the stored bytes back to whoever asks, so
-// an inline answer never reads back from R2 what was just written.
+// an inline answer never reads back from R2 what was just written. A streamed request brings a
+// subscriber: the flight it starts asks the pool for that stream's partial images, and every
+// stream on the flight gets each partial as it arrives, thinned to its own count; a stream that
+// goes away loses only its own events.
 
 import { DurableObject } from "cloudflare:workers";
-import type { PoolProgressEvent } from "@unclip/shared";
+import { bytesFromBase64, type PoolPartialImage, type PoolProgressEvent } from "@unclip/shared";
 import { ApiError, type SerializedApiError } from "../errors.ts";
 import { callPool } from "../pool/client.ts";
+import { thinnedPartials } from "../render/events.ts";
 import type { RenderJob } from "../render/job.ts";
 import { isCached, storeImages, verifyPoolImages } from "../storage/images.ts";
 
@@ -18,6 +22,21 @@ export interface FlightOptions {
   withImages?: boolean;
   /** An async job (JobStore id) to tell about the pool's progress while it waits. */
   watcherJobId?: string;
+  /** A streamed answer waiting on image 0: its partial images go to `onPartial`. */
+  stream?: StreamSubscriber;
+}
+
+export interface StreamSubscriber {
+  /** The request's `partial_images`. */
+  partialImages: number;
+  /** Called (over RPC, in order) with the stream's own partial index and the partial's PNG. */
+  onPartial(partialIndex: number, png: Uint8Array): unknown;
+}
+
+/** A stream on a flight: its partials are delivered one after another, then its outcome. */
+interface Subscription {
+  subscriber: StreamSubscriber;
+  delivered: Promise<void>;
 }
 
 export type FlightOutcome =
@@ -36,6 +55,11 @@ type FlightResult = { ok: true; images: Uint8Array[] } | { ok: false; error: Ser
 interface Flight {
   count: number;
   result: Promise<FlightResult>;
+  /** Partial images the pool was asked for (those of the stream that started the flight). */
+  partialImages: number;
+  subscriptions: Set<Subscription>;
+  /** The last partial passed on: a retry on another runner sends them again from 0. */
+  lastPartial: number;
 }
 
 export class GenerationFlight extends DurableObject<Env> {
@@ -46,39 +70,69 @@ export class GenerationFlight extends DurableObject<Env> {
   async render(job: RenderJob, options: FlightOptions = {}): Promise<FlightOutcome> {
     const { watcherJobId } = options;
     if (watcherJobId) this.#watchers.add(watcherJobId);
+    const subscription: Subscription | undefined = options.stream && {
+      subscriber: options.stream,
+      delivered: Promise.resolve(),
+    };
     try {
-      return await this.#join(job, options.withImages ?? false);
+      const outcome = await this.#join(job, options.withImages ?? false, subscription);
+      // Every partial goes out before the outcome does.
+      await subscription?.delivered;
+      return outcome;
     } finally {
       if (watcherJobId) this.#watchers.delete(watcherJobId);
     }
   }
 
-  async #join(job: RenderJob, withImages: boolean): Promise<FlightOutcome> {
+  async #join(
+    job: RenderJob,
+    withImages: boolean,
+    subscription?: Subscription,
+  ): Promise<FlightOutcome> {
     // Join a flight that renders at least the images this request needs.
     while (this.#flight) {
       const flight = this.#flight;
-      const result = await flight.result;
-      if (flight.count >= job.count) return outcomeOf(result, job.count, withImages);
+      if (subscription && flight.count >= job.count) flight.subscriptions.add(subscription);
+      try {
+        const result = await flight.result;
+        if (flight.count >= job.count) return outcomeOf(result, job.count, withImages);
+      } finally {
+        if (subscription) flight.subscriptions.delete(subscription);
+      }
     }
     // The race this second check guards: a flight for this key finished (and stored its
     // images) between the image service's cache check in the Worker and this call.
     if (await isCached(job.key, job.count, this.env)) return { ok: true, generated: false };
     // Another request started a flight while this one awaited R2: join it instead.
-    if (this.#flight) return this.#join(job, withImages);
-    const flight: Flight = { count: job.count, result: this.#fly(job) };
+    if (this.#flight) return this.#join(job, withImages, subscription);
+    const flight: Flight = {
+      count: job.count,
+      result: Promise.resolve({ ok: true, images: [] }),
+      partialImages: subscription?.subscriber.partialImages ?? 0,
+      subscriptions: new Set(subscription ? [subscription] : []),
+      lastPartial: -1,
+    };
+    flight.result = this.#fly(job, flight);
     this.#flight = flight;
     try {
       return outcomeOf(await flight.result, job.count, withImages);
     } finally {
       if (this.#flight === flight) this.#flight = undefined;
+      if (subscription) flight.subscriptions.delete(subscription);
     }
   }
 
-  async #fly(job: RenderJob): Promise<FlightResult> {
+  async #fly(job: RenderJob, flight: Flight): Promise<FlightResult> {
     try {
       const onProgress =
         this.#watchers.size > 0 ? (e: PoolProgressEvent) => this.#tell(e) : undefined;
-      const response = await callPool(job.operation, job.payload, this.env, { onProgress });
+      const streaming = flight.partialImages > 0;
+      const response = await callPool(
+        job.operation,
+        streaming ? { ...job.payload, partial_images: flight.partialImages } : job.payload,
+        this.env,
+        { onProgress, onPartial: streaming ? (p) => this.#share(flight, p) : undefined },
+      );
       const verified = await verifyPoolImages(job, response);
       await storeImages(job, verified, this.env);
       return { ok: true, images: verified.map((image) => image.bytes) };
@@ -89,6 +143,27 @@ export class GenerationFlight extends DurableObject<Env> {
         ok: false,
         error: new ApiError(500, "Rendering failed unexpectedly.", null, "internal_error").toJSON(),
       };
+    }
+  }
+
+  /** Hands a partial of image 0 to every stream on the flight that wants it. */
+  #share(flight: Flight, partial: PoolPartialImage): void {
+    if (partial.index !== 0 || partial.partial_image_index <= flight.lastPartial) return;
+    flight.lastPartial = partial.partial_image_index;
+    const png = bytesFromBase64(partial.png_b64);
+    for (const subscription of flight.subscriptions) {
+      const { partialImages, onPartial } = subscription.subscriber;
+      const own = thinnedPartials(partialImages, flight.partialImages).get(
+        partial.partial_image_index,
+      );
+      if (own === undefined) continue;
+      subscription.delivered = subscription.delivered
+        .then(() => onPartial(own, png))
+        .then(
+          () => undefined,
+          // The stream's client went away: it loses its own events, nothing else.
+          () => void flight.subscriptions.delete(subscription),
+        );
     }
   }
 
