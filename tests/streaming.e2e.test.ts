@@ -2,7 +2,7 @@
 // Miniflare, a real runner on the tiny bundle): streamed partial images for generations and
 // edits, output formats by b64_json and by URL, the 400s, and what reaches the runner (its
 // /metrics): a format change on a cached prompt, a cache hit and identical streams at once.
-import { decode } from "fast-png";
+import { decode, encode } from "fast-png";
 import OpenAI, { toFile } from "openai";
 import { describe, expect, inject, it } from "vitest";
 import { LOCAL_API_KEY } from "../scripts/stack.ts";
@@ -84,7 +84,17 @@ describe("streamed generations and edits", () => {
     const source = await client.images.generate(
       withExtensions<Generate>({ prompt: "a gray square", response_format: "b64_json", steps: 6 }),
     );
-    const png = Buffer.from(source.data![0].b64_json!, "base64");
+    // The image's own alpha is the mask: its centre quarter is made fully transparent.
+    const opaque = decode(Buffer.from(source.data![0].b64_json!, "base64"));
+    const side = opaque.width;
+    const rgba = new Uint8Array(side * side * 4);
+    for (let p = 0; p < side * side; p++) {
+      const [x, y] = [p % side, Math.floor(p / side)];
+      const hole = x >= side / 4 && x < (3 * side) / 4 && y >= side / 4 && y < (3 * side) / 4;
+      for (let c = 0; c < 3; c++) rgba[p * 4 + c] = opaque.data[p * opaque.channels + c];
+      rgba[p * 4 + 3] = hole ? 0 : 255;
+    }
+    const png = encode({ width: side, height: side, data: rgba, channels: 4, depth: 8 });
     const stream = await client.images.edit(
       withExtensions<OpenAI.Images.ImageEditParamsStreaming>({
         image: await toFile(png, "image.png", { type: "image/png" }),
