@@ -13,7 +13,7 @@ import { type AnswerShape, imagesData, type ResponseFormat } from "../render/ans
 import type { StreamedOperation } from "../render/events.ts";
 import { type ImageRequest, renderJobFor } from "../render/job.ts";
 import { renderImages } from "../render/service.ts";
-import { streamedAnswer } from "../render/stream.ts";
+import { SSE_HEADERS, streamedAnswer } from "../render/stream.ts";
 import type { AppEnv } from "../types.ts";
 
 /**
@@ -55,7 +55,7 @@ export async function answerImageRequest(
   const shape: AnswerShape = { responseFormat, encoding, origin: new URL(c.req.url).origin };
   if (stream) {
     const apiKey = c.get("apiKey");
-    return streamedAnswer(
+    const { events, cacheHit } = await streamedAnswer(
       {
         job,
         ...stream,
@@ -69,6 +69,8 @@ export async function answerImageRequest(
       c.env,
       c.executionCtx,
     );
+    c.header("x-unclip-cache", cacheHit ? "hit" : "miss");
+    return c.body(events, 200, SSE_HEADERS);
   }
   if (async) {
     const apiKey = c.get("apiKey");

@@ -29,18 +29,19 @@ export interface StreamRequest {
   refund(): Promise<unknown>;
 }
 
-const SSE_HEADERS = {
+export const SSE_HEADERS = {
   "content-type": "text/event-stream; charset=utf-8",
   "cache-control": "no-cache, no-transform",
   // Proxies that buffer (nginx) pass each event on at once.
   "x-accel-buffering": "no",
 };
 
+/** The event stream of the answer, and whether it is a cache hit (one completed event). */
 export async function streamedAnswer(
   request: StreamRequest,
   env: Env,
   ctx: Pick<ExecutionContext, "waitUntil">,
-): Promise<Response> {
+): Promise<{ events: ReadableStream<Uint8Array>; cacheHit: boolean }> {
   const { job, encoding } = request;
   const settings: StreamSettings = {
     operation: request.operation,
@@ -97,7 +98,5 @@ export async function streamedAnswer(
   };
   // The render outlives a client that leaves: its image is still stored for the next one.
   ctx.waitUntil(answer());
-  return new Response(readable, {
-    headers: { ...SSE_HEADERS, "x-unclip-cache": cached ? "hit" : "miss" },
-  });
+  return { events: readable, cacheHit: cached !== undefined };
 }
