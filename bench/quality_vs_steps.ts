@@ -4,7 +4,7 @@
 // varies, from the same noise:
 //   distance  prior: 1 − cos(image embedding, reference's); decoder / upsampler: RMSE of the
 //             image against the reference image, in units of the [0, 1] pixel range;
-//   R-prec.   generation R-precision@1 as in training/eval.py: the image's CLIP embedding
+//   R-prec.   generation R-precision@1 as in training/eval_run.py: the image's CLIP embedding
 //             must pick its own caption among `--candidates` distinct captions; for the prior,
 //             the sampled image embedding itself (decoding it would cost more than the prior).
 // Then whole-pipeline settings (--final) against today's defaults: R-precision and RMSE to the

@@ -22,8 +22,8 @@ if [ "${SKIP_TRAIN:-0}" != 1 ]; then
   $PY "$HERE/train.py" --stage all --data "$DATA" --config "$CFG" --run-dir "$RUN" --threads "$THREADS" ${RESUME:+--resume}
 fi
 GOLD=""; [ "$CFG" = tiny ] && GOLD=--goldens
-$PY "$HERE/export.py" --run-dir "$RUN" --out "$OUT" --name "$NAME" $GOLD
-$PY "$HERE/eval.py" --run-dir "$RUN" --out "$OUT" --threads "$THREADS" ${EVAL_N:+--n $EVAL_N}
+$PY "$HERE/export_bundle.py" --run-dir "$RUN" --out "$OUT" --name "$NAME" $GOLD
+$PY "$HERE/eval_run.py" --run-dir "$RUN" --out "$OUT" --threads "$THREADS" ${EVAL_N:+--n $EVAL_N}
 if [ "$DATA" = emoji ]; then  # the everyday evaluation, through the shipped runner
   [ -f "$HERE/eval/judge.onnx" ] || $PY "$HERE/judge.py" --threads "$THREADS"
   (cd "$ROOT" && npx tsx training/eval/everyday.ts --model "$OUT" --n 4 --out "$RUN/everyday")

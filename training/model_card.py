@@ -4,9 +4,8 @@ import json
 import os
 import sys
 
-import torch
-
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from unclip.checkpoint import load_checkpoint  # noqa: E402
 
 FAILURES = {
     "shapes": ["Count is the weakest attribute: three shapes sometimes come out as two or four, or touch and merge.",
@@ -35,7 +34,7 @@ def main(argv=None):
     ev = json.load(open(os.path.join(args.bundle, "eval.json")))
     rows, cfg = [], None
     for stage in ("clip", "prior", "decoder", "upsampler"):
-        ck = torch.load(os.path.join(args.run_dir, f"{stage}.pt"), map_location="cpu", weights_only=False)
+        ck = load_checkpoint(os.path.join(args.run_dir, f"{stage}.pt"))
         cfg = ck["config"]
         t = cfg["train"][stage]
         rows.append(f"| {stage} | {ck['params'] / 1e6:.2f} M | {ck['step']} | {t['batch_size']} | {t['lr']} | "
@@ -69,9 +68,10 @@ def main(argv=None):
     dec = m["stages"]["decoder"]
     if cfg["name"] == "gpu" and cfg["data"] == "emoji":
         retrain = ("`npx tsx training/rasterize_emoji.ts && python3 training/prepare_emoji.py` here, then on one GPU "
-                   "`OUT=$OUT training/gpu_run.sh` (budgets in training/README.md), then here "
-                   "`python3 training/pack_run.py --unpack <out>/emoji-gpu.pt --run-dir training/runs/emoji-gpu` and "
-                   f"`SKIP_TRAIN=1 RUN_DIR=training/runs/emoji-gpu training/build_bundle.sh emoji gpu {m['name']}` (training/README.md)")
+                   "`OUT=$OUT training/gpu_run.sh` (CLIP, prior, decoder; the upsampler trains on the CPU), then here "
+                   "`python3 training/pack_run.py --run-dir <returned files> --out training/checkpoints/emoji-v2`, "
+                   "`python3 training/pack_run.py --unpack training/checkpoints/emoji-v2 --run-dir training/runs/emoji-v2` and "
+                   f"`SKIP_TRAIN=1 RUN_DIR=training/runs/emoji-v2 training/build_bundle.sh emoji gpu {m['name']}` (training/README.md)")
     elif cfg["name"] == "gpu":
         retrain = ("on a CUDA machine `B_CLIP=70 B_PRIOR=230 B_DEC=320 B_UP=380 B_DEC2=215 OUT=/tmp/gpu_out "
                    "training/gpu_run.sh`, then here `python3 training/pack_run.py --unpack /tmp/gpu_out/"
@@ -116,7 +116,7 @@ Retrain: {retrain}.
 
 Bundle total: {total / 1e6:.2f} MB.
 
-## Evaluation (`training/eval.py`, {ev['steps']} DDIM steps for prior and decoder, guidance 2 / 3; metrics on the decoder's output)
+## Evaluation (`training/eval_run.py`, {ev['steps']} DDIM steps for prior and decoder, guidance 2 / 3; metrics on the decoder's output)
 {chr(10).join(figures)}
 
 {CAVEAT}

@@ -1,5 +1,5 @@
 // ONNX parity of the tiny test bundle: every graph run with onnxruntime-node matches the PyTorch
-// outputs saved by training/export.py, and tokenizer.json gives the Python tokenizer's ids.
+// outputs saved by training/export_bundle.py, and tokenizer.json gives the Python tokenizer's ids.
 // The seeded DDIM loops of golden/sampler.json are replayed by the shipped sampler itself in
 // gpu-runner/src/pipeline/golden.test.ts, not by a second DDIM written for this test.
 import { createHash } from "node:crypto";

@@ -1,4 +1,4 @@
-// Contract 4: the model bundle manifest. Written by training/export.py, read by the
+// Contract 4: the model bundle manifest. Written by training/export_bundle.py, read by the
 // gpu-runner (to load and check the ONNX graphs) and by the edge (tokenizer, sizes, defaults).
 import { z } from "zod";
 

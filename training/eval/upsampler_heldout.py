@@ -8,7 +8,7 @@ with the model and with bicubic, and compare both with the real image.
   high-freq ratio  energy of the output's Laplacian over the real image's (1.0 = as sharp as the
                    original; bicubic is blurry, < 1)
 
-  /usr/bin/python3 training/eval/upsampler_heldout.py --checkpoint training/runs/emoji-gpu/upsampler.pt \
+  /usr/bin/python3 training/eval/upsampler_heldout.py --run-dir training/checkpoints/emoji-v2 \
       --judge training/eval/judge_image.onnx --out training/eval/upsampler_heldout
 
 writes <out>.json (figures per style and overall) and <out>.png (real | 64 px input | bicubic | model).
@@ -26,7 +26,7 @@ import torch.nn.functional as F
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
 from unclip.blas import blas_line  # noqa: E402
-from unclip.checkpoint import bundle_from_dict, build_model  # noqa: E402
+from unclip.checkpoint import load_stage  # noqa: E402
 from unclip.dataset import PACK, decode_webp, to_tensor  # noqa: E402
 from unclip.diffusion import Diffusion, sample  # noqa: E402
 from unclip.upsampler import degrade  # noqa: E402
@@ -39,14 +39,6 @@ def load_heldout(pack: str):
     images = np.stack([decode_webp(blob[off[k]:off[k + 1]]) for k in range(len(off) - 1)])
     sets = np.load(os.path.join(pack, "emoji64.npz"))["sets"][z["index"]]
     return images, [str(s) for s in sets]
-
-
-def load_upsampler(path: str):
-    ck = torch.load(path, map_location="cpu", weights_only=False)
-    cfg = bundle_from_dict(ck["config"])
-    model = build_model("upsampler", cfg)
-    model.load_state_dict({k: v.float() for k, v in ck["ema"].items()})
-    return model.eval(), cfg, ck
 
 
 def to_u8(x: torch.Tensor) -> np.ndarray:
@@ -85,7 +77,8 @@ class JudgeImageEncoder:
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--checkpoint", required=True, help="an upsampler .pt (train.py or a committed fp16 one)")
+    ap.add_argument("--run-dir", required=True,
+                    help="a folder with upsampler.pt: a training run or the committed training/checkpoints/emoji-v2")
     ap.add_argument("--pack", default=PACK)
     ap.add_argument("--judge", default=None, help="the judge's image encoder ONNX (optional)")
     ap.add_argument("--steps", type=int, default=None, help="default: the bundle config's upsampler steps")
@@ -98,7 +91,7 @@ def main(argv=None):
     if args.threads:
         torch.set_num_threads(args.threads)
     print(blas_line(), flush=True)
-    model, cfg, ck = load_upsampler(args.checkpoint)
+    model, cfg, ck = load_stage(args.run_dir, "upsampler")
     steps = args.steps or cfg.default_steps["upsampler"]
     sampler = args.sampler or cfg.sampler
     hi_u8, sets = load_heldout(args.pack)
@@ -131,7 +124,7 @@ def main(argv=None):
             per[k]["judge_cosine"] = (judge(v) * real).sum(1)
     styles = sorted(set(sets))
     summary = {
-        "checkpoint": os.path.relpath(args.checkpoint), "step": ck.get("step"), "samples_seen": ck.get("step", 0) * ck["config"]["train"]["upsampler"]["batch_size"],
+        "checkpoint": os.path.relpath(args.run_dir), "step": ck.get("step"), "samples_seen": ck.get("step", 0) * ck["config"]["train"]["upsampler"]["batch_size"],
         "images": len(hi_u8), "sampler": sampler, "steps": steps, "judge": args.judge and os.path.relpath(args.judge),
         "overall": {k: {m: float(np.mean(v)) for m, v in d.items()} for k, d in per.items()},
         "per_style": {s: {k: {m: float(np.mean(v[[j for j, x in enumerate(sets) if x == s]])) for m, v in d.items()}

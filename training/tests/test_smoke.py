@@ -1,12 +1,16 @@
 """Every stage on the tiny config for a few steps, resume, export with goldens, eval: the CI smoke."""
 import json
 import os
+import re
 
 import onnx
+import torch
 
-import eval as evaluate
-import export
+import eval_run as evaluate
+import export_bundle as export
+import pack_run
 import train
+from unclip.checkpoint import load_checkpoint, load_stage
 from unclip.export import sha256
 
 
@@ -15,8 +19,24 @@ def test_every_stage_trains_resumes_exports_and_evaluates(tmp_path):
     train.main(["--stage", "all", "--data", "shapes", "--config", "tiny", "--run-dir", run, "--steps", "3"])
     for s in train.STAGES:
         assert os.path.exists(os.path.join(run, f"{s}.pt")), s
-    train.main(["--stage", "decoder", "--data", "shapes", "--config", "tiny", "--run-dir", run, "--steps", "5", "--resume"])
-    assert "[decoder] resumed at step 3" in open(os.path.join(run, "train.log")).read()
+    packs = str(tmp_path / "out")  # a GPU call's $OUT: the fp16 EMA packed while training
+    train.main(["--stage", "decoder", "--data", "shapes", "--config", "tiny", "--run-dir", run, "--steps", "5", "--resume",
+                "--pack-to", packs, "--pack-every", "0"])
+    log = open(os.path.join(run, "train.log")).read()
+    assert "[decoder] resumed at step 3" in log and "MMAC per sample forward" in log and "BLAS:" in log
+    assert load_checkpoint(os.path.join(packs, "decoder.pt"))["step"] == 5
+
+    # a checkpoint folder (parts forced small), then a new run continuing from its EMA weights
+    folder, run2 = str(tmp_path / "checkpoints"), str(tmp_path / "run2")
+    pack_run.main(["--run-dir", run, "--out", folder, "--part-mb", "0.1"])
+    assert os.path.exists(os.path.join(folder, "decoder.pt.001")) and os.path.exists(os.path.join(folder, "tokenizer.json"))
+    packed, _, _ = load_stage(folder, "decoder")
+    trained = load_checkpoint(os.path.join(run, "decoder.pt"))["ema"]
+    for k, v in packed.state_dict().items():
+        assert torch.equal(v, trained[k].half().float()), k
+    assert pack_run.main(["--unpack", folder, "--run-dir", run2, "--stages", "clip", "decoder"]) == {"clip": 3, "decoder": 5}
+    train.main(["--stage", "decoder", "--data", "shapes", "--config", "tiny", "--run-dir", run2, "--steps", "6", "--resume"])
+    assert re.search(r"\[decoder\] resumed at step 5 \(\d+s\) from EMA weights", open(os.path.join(run2, "train.log")).read())
 
     out = str(tmp_path / "bundle")
     export.main(["--run-dir", run, "--out", out, "--goldens"])

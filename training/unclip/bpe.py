@@ -12,14 +12,11 @@ Pipeline, the same on both sides:
 """
 import heapq
 import json
-import re
 import unicodedata
 from collections import Counter, defaultdict
 
-from .tokenizer import SPECIALS, split_specials
+from .specials import BOS, EOS, PAD, PIECE, SPECIALS, UNK, split_specials
 
-PAD, UNK, BOS, EOS = 0, 1, 2, 3
-_PIECE = re.compile(r"[A-Za-z0-9_]+|[^A-Za-z0-9_\s]+")  # JS `\w` is ASCII without the `u` flag
 VS16, ZWJ = "\ufe0f", "\u200d"
 
 
@@ -72,7 +69,7 @@ class BPETokenizer:
 
     def words(self, text: str) -> list:
         """Normalised, pre-tokenized words as byte symbols (no special tokens)."""
-        return ["".join(BYTE[b] for b in w.encode("utf-8")) for w in _PIECE.findall(self.normalize(text))]
+        return ["".join(BYTE[b] for b in w.encode("utf-8")) for w in PIECE.findall(self.normalize(text))]
 
     def bpe(self, word: str) -> list:
         if word in self._cache:

@@ -10,7 +10,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .config import ClipConfig
-from .layers import TransformerBlock, key_padding_bias
+from .layers import GroupNorm32, TransformerBlock, key_padding_bias
 
 
 class TextEncoder(nn.Module):
@@ -43,8 +43,8 @@ class ImageEncoder(nn.Module):
         super().__init__()
         layers, c_in = [], 3
         for c in cfg.image_channels:
-            layers += [nn.Conv2d(c_in, c, 3, padding=1), nn.GroupNorm(8, c), nn.SiLU(),
-                       nn.Conv2d(c, c, 3, stride=2, padding=1), nn.GroupNorm(8, c), nn.SiLU()]
+            layers += [nn.Conv2d(c_in, c, 3, padding=1), GroupNorm32(8, c), nn.SiLU(),
+                       nn.Conv2d(c, c, 3, stride=2, padding=1), GroupNorm32(8, c), nn.SiLU()]
             c_in = c
         self.net = nn.Sequential(*layers)
         self.proj = nn.Linear(c_in, cfg.embed_dim, bias=False)

@@ -52,7 +52,9 @@ def prepare_shapes(hi: int, n: int, path: str = None) -> str:
     return path
 
 
-def load_data(cfg: BundleConfig) -> TrainingData:
+def load_data(cfg: BundleConfig, hi_res: bool = True) -> TrainingData:
+    """hi_res=False leaves emoji's 256 px upsampler set unloaded (hi_images None): the other
+    stages never read it, and a GPU call that trains them need not carry emoji256.npz."""
     hi = cfg.upsampler.resolution
     if cfg.data == "shapes":
         path = shapes_path(hi, cfg.n_train)
@@ -67,7 +69,7 @@ def load_data(cfg: BundleConfig) -> TrainingData:
                             [{"name": "unclip-edge synthetic shapes", "license": "CC0-1.0",
                               "attribution": "Rendered by training/unclip/data_shapes.py",
                               "url": "https://example.invalid/unclip-edge"}])
-    return load_emoji_pack(PACK)
+    return load_emoji_pack(PACK, hi_res)
 
 
 def decode_webp(data: bytes) -> np.ndarray:
@@ -81,17 +83,14 @@ def decode_webp(data: bytes) -> np.ndarray:
         return t.permute(1, 2, 0).numpy()
 
 
-def load_emoji_pack(pack: str) -> TrainingData:
+def load_emoji_pack(pack: str, hi_res: bool = True) -> TrainingData:
     from .data_emoji import SOURCES
     path = os.path.join(pack, "emoji64.npz")
     assert os.path.exists(path), f"{path} missing: run training/rasterize_emoji.ts and training/prepare_emoji.py"
     z = np.load(path)
     lists = json.loads(str(z["captions"]))
     held = z["held_out"]
-    hi = np.load(os.path.join(pack, "emoji256.npz"))
-    off = hi["offsets"]
-    blob = hi["webp"].tobytes()
-    hi_images = np.stack([decode_webp(blob[off[k]:off[k + 1]]) for k in range(len(off) - 1)])
+    hi_images = load_hi_images(os.path.join(pack, "emoji256.npz")) if hi_res else None
     rng = np.random.default_rng(0)
     seen_pool = np.nonzero(~held)[0]
     # seen eval: pairs that are also trained on (generation quality on the training distribution)
@@ -100,6 +99,15 @@ def load_emoji_pack(pack: str) -> TrainingData:
     return TrainingData(z["images"], [c[4] if len(c) > 4 else c[0] for c in lists], seen_pool, ev, SOURCES,
                         caption_lists=lists, concepts=z["concepts"], hi_images=hi_images,
                         tokenizer_path=os.path.join(pack, "tokenizer.json"))
+
+
+def load_hi_images(path: str) -> np.ndarray:
+    """(M, 256, 256, 3) uint8 upsampler targets, stored as WebP."""
+    assert os.path.exists(path), f"{path} missing: run training/prepare_emoji.py (only the upsampler needs it)"
+    hi = np.load(path)
+    off = hi["offsets"]
+    blob = hi["webp"].tobytes()
+    return np.stack([decode_webp(blob[off[k]:off[k + 1]]) for k in range(len(off) - 1)])
 
 
 def to_tensor(images_u8: torch.Tensor) -> torch.Tensor:

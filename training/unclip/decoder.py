@@ -10,11 +10,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .config import UNetConfig
-from .layers import Attention, key_padding_bias, timestep_embedding
+from .layers import Attention, GroupNorm32, key_padding_bias, timestep_embedding
 
 
 def norm(c: int) -> nn.GroupNorm:
-    return nn.GroupNorm(min(8, c), c)
+    return GroupNorm32(min(8, c), c)
 
 
 class ResBlock(nn.Module):

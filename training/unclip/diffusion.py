@@ -43,7 +43,9 @@ class Diffusion:
         self._ab = torch.tensor(self.alphas_cumprod, dtype=torch.float32)
 
     def _coef(self, t: torch.Tensor, ndim: int):
-        ab = self._ab.to(t.device)[t.long()]
+        if self._ab.device != t.device:  # moved once: a copy from host memory per step would stall the GPU queue
+            self._ab = self._ab.to(t.device)
+        ab = self._ab[t.long()]
         shape = (-1,) + (1,) * (ndim - 1)
         return ab.sqrt().view(shape), (1 - ab).sqrt().view(shape)
 

@@ -65,6 +65,17 @@ class TransformerBlock(nn.Module):
         return x + self.mlp(self.ln2(x))
 
 
+class GroupNorm32(nn.GroupNorm):
+    """GroupNorm whose statistics are always fp32. Under CPU bf16 autocast torch 1.13 has no
+    mixed-dtype group_norm (bf16 input, fp32 weight raises); CUDA autocast runs it in fp32 too.
+    fp32 inputs (export, eval) take the plain path, so the ONNX graph is unchanged."""
+
+    def forward(self, x):
+        if x.dtype == torch.float32:
+            return super().forward(x)
+        return F.group_norm(x.float(), self.num_groups, self.weight, self.bias, self.eps).type_as(x)
+
+
 def key_padding_bias(mask: torch.Tensor) -> torch.Tensor:
     """(B, M) float mask (1 = visible) -> (B, 1, M) additive bias."""
     return ((1.0 - mask) * MASKED)[:, None, :]

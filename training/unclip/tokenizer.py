@@ -7,32 +7,18 @@ is ASCII-only (JS RegExp without the `u` flag), whole-word lookup else [UNK], th
 padded with [PAD]=0 to L.
 """
 import json
-import re
 import unicodedata
 
-SPECIALS = ["[PAD]", "[UNK]", "[BOS]", "[EOS]"]
-PAD, UNK, BOS, EOS = 0, 1, 2, 3
-# JS `\w` is [A-Za-z0-9_]; `\s` is close to Python's str `\s` after NFKC.
-_PIECE = re.compile(r"[A-Za-z0-9_]+|[^A-Za-z0-9_\s]+")
-_SPECIAL_SPLIT = re.compile("(" + "|".join(re.escape(s) for s in SPECIALS) + ")")
+from .bpe import BPETokenizer
+from .specials import BOS, EOS, PAD, PIECE, SPECIALS, UNK, split_specials
 
-
-def split_specials(text: str, section_pieces) -> list:
-    """Literal special tokens kept whole (as the JS tokenizer does); the text between them
-    goes through section_pieces."""
-    out = []
-    for section in _SPECIAL_SPLIT.split(text):
-        if section in SPECIALS:
-            out.append(section)
-        elif section:
-            out.extend(section_pieces(section))
-    return out
+__all__ = ["BOS", "EOS", "PAD", "UNK", "SPECIALS", "WordTokenizer", "load_tokenizer", "pre_tokenize"]
 
 
 def pre_tokenize(text: str) -> list:
     """Normalised word pieces of a text without special tokens."""
     text = unicodedata.normalize("NFKC", text).lower()
-    return _PIECE.findall(text)
+    return PIECE.findall(text)
 
 
 class WordTokenizer:
@@ -109,7 +95,6 @@ class WordTokenizer:
 def load_tokenizer(path: str, context_length: int):
     """A bundle's tokenizer.json as the Python tokenizer of its model type (BPE since model v2;
     the word-level one for the older bundles)."""
-    from .bpe import BPETokenizer
     with open(path, encoding="utf-8") as f:
         j = json.load(f)
     if j["model"]["type"] == "BPE":

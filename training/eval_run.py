@@ -81,7 +81,7 @@ def main(argv=None):
     t0 = time.time()
     pipe = load_pipeline(args.run_dir)
     cfg = pipe.cfg
-    data = load_data(cfg)
+    data = load_data(cfg, hi_res=False)  # decoder-resolution images and splits; not the 256 px set
     factor = data.images.shape[1] // cfg.decoder.resolution  # stored images -> decoder resolution
     res = {"bundle_config": f"{cfg.data}-{cfg.name}", "steps": args.steps, "splits": {}}
     grid_imgs, grid_caps = [], []

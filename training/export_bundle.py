@@ -1,4 +1,4 @@
-"""Export a run directory as a bundle: python3 training/export.py --run-dir training/runs/shapes-cpu --out models/shapes-cpu [--goldens]"""
+"""Export a run directory as a bundle: python3 training/export_bundle.py --run-dir training/runs/shapes-cpu --out models/shapes-cpu [--goldens]"""
 import argparse
 import datetime
 import os
@@ -29,7 +29,7 @@ def main(argv=None):
     torch.set_num_threads(2)
     pipe = load_pipeline(args.run_dir)
     cfg = pipe.cfg
-    data = load_data(cfg)
+    data = load_data(cfg, hi_res=False)  # captions, splits and sources only
     name = args.name or os.path.basename(os.path.normpath(args.out))
     desc = args.description or (f"unCLIP stack trained on {cfg.data} ({cfg.name} config): "
                                 f"{cfg.decoder.resolution} px decoder, upsampler to {cfg.upsampler.resolution} px")
