@@ -47,7 +47,13 @@ for (const size of values.sizes.split(",")) {
       await runner.submit(
         { kind: "generate", request: requestFor(size, 1000 + rep, partials) },
         // A listener only when streaming, as the server attaches one only for event streams.
-        partials > 0 ? { onPartial: () => void (firstAt ??= performance.now()) } : {},
+        partials > 0
+          ? {
+              onPartial: () => {
+                firstAt ??= performance.now();
+              },
+            }
+          : {},
       );
       total.get(partials)!.push(performance.now() - started);
       if (firstAt !== undefined) first.get(partials)!.push(firstAt - started);
