@@ -3,28 +3,12 @@
 // nothing is stored), and a client leaves mid-stream (only its own stream ends: the job
 // finishes and is cached, a stream on the same flight gets all its events, the runner holds
 // nothing afterwards and the stack keeps serving).
-import { mkdtempSync, rmSync } from "node:fs";
-import { join } from "node:path";
 import OpenAI from "openai";
-import { afterAll, describe, expect, inject, it } from "vitest";
-import { LOCAL_API_KEY, type Stack, signal, startStack } from "../scripts/stack.ts";
-import { isPng, metricValue, postJson, signedImageUrl, uniqueSeed } from "./support.ts";
+import { describe, expect, it } from "vitest";
+import { LOCAL_API_KEY, type Stack, signal } from "../scripts/stack.ts";
+import { isPng, metricValue, ownStacks, postJson, signedImageUrl, uniqueSeed } from "./support.ts";
 
-const stacks: Array<{ stack: Stack; dir: string }> = [];
-
-async function stackWith(options: Parameters<typeof startStack>[0]): Promise<Stack> {
-  const dir = mkdtempSync(join(inject("stateDir"), "stream-fault-"));
-  const stack = await startStack({ bundle: "models/tiny-test", stateDir: dir, ...options });
-  stacks.push({ stack, dir });
-  return stack;
-}
-
-afterAll(async () => {
-  for (const { stack, dir } of stacks) {
-    await stack.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+const stackWith = ownStacks("stream-fault-");
 
 const clientOf = (stack: Stack) =>
   new OpenAI({ apiKey: LOCAL_API_KEY, baseURL: `${stack.edgeUrl}/v1`, maxRetries: 0 });

@@ -1,6 +1,10 @@
 // Helpers for the cross-part tests: talking to the edge and reading a runner's metrics.
+
+import { mkdtempSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, inject } from "vitest";
 import { grantQuery, signImageObject } from "../edge/src/storage/signedUrl.ts";
-import { LOCAL_API_KEY } from "../scripts/stack.ts";
+import { LOCAL_API_KEY, type Stack, startStack } from "../scripts/stack.ts";
 
 /** wrangler.toml's local IMAGE_URL_SECRET: tests sign image URLs the way the edge does. */
 export const LOCAL_IMAGE_URL_SECRET = "dev-image-url-secret-local-only";
@@ -62,4 +66,24 @@ export function pngHeader(width: number, height: number): Uint8Array<ArrayBuffer
 
 export function uniqueSeed(): number {
   return Math.floor(Math.random() * 4_000_000_000);
+}
+
+/**
+ * For a fault test file: starts stacks of its own (tiny bundle, state below the run's folder,
+ * named `<prefix>…`), all stopped and removed after the file.
+ */
+export function ownStacks(prefix: string) {
+  const stacks: Array<{ stack: Stack; dir: string }> = [];
+  afterAll(async () => {
+    for (const { stack, dir } of stacks) {
+      await stack.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  return async (options: Parameters<typeof startStack>[0]): Promise<Stack> => {
+    const dir = mkdtempSync(join(inject("stateDir"), prefix));
+    const stack = await startStack({ bundle: "models/tiny-test", stateDir: dir, ...options });
+    stacks.push({ stack, dir });
+    return stack;
+  };
 }

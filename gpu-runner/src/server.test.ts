@@ -145,13 +145,7 @@ describe("signed job routes", () => {
       accept: "text/event-stream",
     });
     expect(res.headers.get("content-type")).toContain("text/event-stream");
-    const events = (await res.text())
-      .split("\n\n")
-      .filter(Boolean)
-      .map((block) => ({
-        event: /^event: (.*)$/m.exec(block)?.[1],
-        data: JSON.parse(/^data: (.*)$/m.exec(block)![1]),
-      }));
+    const events = await eventsOf(res);
     const progress = events.filter((e) => e.event === "progress");
     expect(progress.length).toBeGreaterThan(3);
     for (const p of progress) poolProgressEventSchema.parse(p.data);
@@ -168,13 +162,7 @@ describe("signed job routes", () => {
       generateRequest(bundle.id, { partial_images: 2, decoder_steps: 6 }),
       { accept: "text/event-stream" },
     );
-    const events = (await res.text())
-      .split("\n\n")
-      .filter(Boolean)
-      .map((block) => ({
-        event: /^event: (.*)$/m.exec(block)?.[1],
-        data: JSON.parse(/^data: (.*)$/m.exec(block)![1]),
-      }));
+    const events = await eventsOf(res);
     const partials = events.filter((e) => e.event === "partial");
     expect(partials.map((e) => poolPartialImageSchema.parse(e.data).partial_image_index)).toEqual([
       0, 1,
@@ -184,6 +172,17 @@ describe("signed job routes", () => {
     );
   });
 });
+
+/** The server-sent events of an answer, each with its JSON data. */
+async function eventsOf(res: Response): Promise<{ event?: string; data: unknown }[]> {
+  return (await res.text())
+    .split("\n\n")
+    .filter(Boolean)
+    .map((block) => ({
+      event: /^event: (.*)$/m.exec(block)?.[1],
+      data: JSON.parse(/^data: (.*)$/m.exec(block)![1]),
+    }));
+}
 
 describe("health, readiness, bundle and metrics", () => {
   it("is alive before it is ready, ready after warm-up, not ready while draining", async () => {
