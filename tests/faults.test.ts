@@ -3,12 +3,12 @@
 // from a timer), and the per-key token bucket. Every request must end with an image or a
 // retryable 503, and R2 must never hold a partial entry (a key without all its images).
 import { type AddressInfo, createServer, type Socket } from "node:net";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { freePort, type ManagedProcess, type Stack, signal } from "../scripts/stack.ts";
 import { isPng, metricValue, ownStacks, postJson, signedImageUrl, uniqueSeed } from "./support.ts";
 
 const GENERATIONS = "/v1/images/generations";
-const stackWith = ownStacks("fault-");
+const stackWith = ownStacks(inject("stateDir"), "fault-");
 
 /** Every image of a key is stored, or none is. */
 async function expectWholeOrAbsent(edgeUrl: string, key: string, n: number, stored: boolean) {

@@ -4,11 +4,11 @@
 // finishes and is cached, a stream on the same flight gets all its events, the runner holds
 // nothing afterwards and the stack keeps serving).
 import OpenAI from "openai";
-import { describe, expect, it } from "vitest";
+import { describe, expect, inject, it } from "vitest";
 import { LOCAL_API_KEY, type Stack, signal } from "../scripts/stack.ts";
 import { isPng, metricValue, ownStacks, postJson, signedImageUrl, uniqueSeed } from "./support.ts";
 
-const stackWith = ownStacks("stream-fault-");
+const stackWith = ownStacks(inject("stateDir"), "stream-fault-");
 
 const clientOf = (stack: Stack) =>
   new OpenAI({ apiKey: LOCAL_API_KEY, baseURL: `${stack.edgeUrl}/v1`, maxRetries: 0 });

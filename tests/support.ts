@@ -2,7 +2,7 @@
 
 import { mkdtempSync, rmSync } from "node:fs";
 import { join } from "node:path";
-import { afterAll, inject } from "vitest";
+import { afterAll } from "vitest";
 import { grantQuery, signImageObject } from "../edge/src/storage/signedUrl.ts";
 import { LOCAL_API_KEY, type Stack, startStack } from "../scripts/stack.ts";
 
@@ -69,10 +69,10 @@ export function uniqueSeed(): number {
 }
 
 /**
- * For a fault test file: starts stacks of its own (tiny bundle, state below the run's folder,
- * named `<prefix>…`), all stopped and removed after the file.
+ * For a fault test file: starts stacks of its own (tiny bundle, state in `<runDir>/<prefix>…`,
+ * the run's folder from `inject("stateDir")`), all stopped and removed after the file.
  */
-export function ownStacks(prefix: string) {
+export function ownStacks(runDir: string, prefix: string) {
   const stacks: Array<{ stack: Stack; dir: string }> = [];
   afterAll(async () => {
     for (const { stack, dir } of stacks) {
@@ -81,7 +81,7 @@ export function ownStacks(prefix: string) {
     }
   });
   return async (options: Parameters<typeof startStack>[0]): Promise<Stack> => {
-    const dir = mkdtempSync(join(inject("stateDir"), prefix));
+    const dir = mkdtempSync(join(runDir, prefix));
     const stack = await startStack({ bundle: "models/tiny-test", stateDir: dir, ...options });
     stacks.push({ stack, dir });
     return stack;

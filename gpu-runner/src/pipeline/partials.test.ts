@@ -2,9 +2,8 @@ import { bytesFromBase64, type PoolPartialImage } from "@unclip/shared";
 import { decode } from "fast-png";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LoadedBundle, loadBundle } from "../bundle/load.ts";
-import { RunnerMetrics } from "../metrics.ts";
-import { Runner } from "../runner.ts";
 import { generateRequest } from "../testing/requests.ts";
+import { testRunner } from "../testing/runner.ts";
 import { hasTinyBundle, TINY_BUNDLE_DIR } from "../testing/tinyBundle.ts";
 import { partialSchedule } from "./partials.ts";
 
@@ -50,14 +49,7 @@ describe.skipIf(!hasTinyBundle)("partial images from the tiny bundle", () => {
   });
   afterAll(() => bundle?.release());
 
-  const runnerFor = (b: LoadedBundle) =>
-    new Runner(b, {
-      maxBatch: 16,
-      maxQueue: 64,
-      jobTimeoutMs: 60_000,
-      ddimEta: 0,
-      metrics: new RunnerMetrics({ defaultMetrics: false }),
-    });
+  const runnerFor = testRunner;
   const request = (overrides = {}) =>
     generateRequest(bundle.id, {
       size: "256x256",

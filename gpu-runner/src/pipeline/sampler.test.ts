@@ -2,9 +2,9 @@
 // per-stage fields, else the manifest's `sampler` (DDIM for bundles written before the field).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LoadedBundle, loadBundle } from "../bundle/load.ts";
-import { RunnerMetrics } from "../metrics.ts";
-import { Runner } from "../runner.ts";
+import type { Runner } from "../runner.ts";
 import { generateRequest } from "../testing/requests.ts";
+import { testRunner } from "../testing/runner.ts";
 import { hasTinyBundle, TINY_BUNDLE_DIR } from "../testing/tinyBundle.ts";
 
 describe.skipIf(!hasTinyBundle)("sampler choice per stage (tiny bundle)", () => {
@@ -14,14 +14,7 @@ describe.skipIf(!hasTinyBundle)("sampler choice per stage (tiny bundle)", () => 
   });
   afterAll(() => bundle?.release());
 
-  const runner = (b: LoadedBundle) =>
-    new Runner(b, {
-      maxBatch: 16,
-      maxQueue: 64,
-      jobTimeoutMs: 60_000,
-      ddimEta: 0,
-      metrics: new RunnerMetrics({ defaultMetrics: false }),
-    });
+  const runner = testRunner;
   const request = (overrides = {}) =>
     generateRequest(bundle.id, {
       size: "32x32",
