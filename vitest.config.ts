@@ -11,6 +11,7 @@ export default defineConfig({
       "edge/vitest.config.ts",
       "infra/vitest.config.ts",
       "training/vitest.config.ts",
+      "scripts/vitest.config.ts",
       "tests/vitest.config.ts",
       "tests/vitest.slow.config.ts",
     ],

@@ -59,7 +59,7 @@ const defaults = {
 
 async function generate(prompt: string, seed: number): Promise<Uint8Array> {
   const out = await runner.submit({
-    kind: "generate",
+    operation: "generation",
     request: { ...defaults, prompt, n: 1, seed },
   });
   return bytesFromBase64(out.images[0].png_b64);
@@ -164,7 +164,7 @@ for (let s = 0; s < seeds; s++) {
     const inputEmbed = await clipImage(input);
     for (const [b, promptB] of prompts.entries()) {
       const out = await runner.submit({
-        kind: "edits",
+        operation: "edit",
         request: {
           ...defaults,
           prompt: promptB,

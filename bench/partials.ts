@@ -45,7 +45,7 @@ for (const size of values.sizes.split(",")) {
       const started = performance.now();
       let firstAt: number | undefined;
       await runner.submit(
-        { kind: "generate", request: requestFor(size, 1000 + rep, partials) },
+        { operation: "generation", request: requestFor(size, 1000 + rep, partials) },
         // A listener only when streaming, as the server attaches one only for event streams.
         partials > 0
           ? {

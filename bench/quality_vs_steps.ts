@@ -13,7 +13,7 @@
 import { readFileSync, writeFileSync } from "node:fs";
 import { parseArgs } from "node:util";
 import type { SamplerName } from "@unclip/shared";
-import { BatchScheduler } from "../gpu-runner/src/batching/scheduler.ts";
+import { Batcher } from "../gpu-runner/src/batching/batcher.ts";
 import { loadBundle } from "../gpu-runner/src/bundle/load.ts";
 import { gaussianNoise, NOISE_STAGE } from "../gpu-runner/src/noise.ts";
 import { DiffusionSample, EncoderCall } from "../gpu-runner/src/pipeline/diffusion.ts";
@@ -52,7 +52,7 @@ const bundle = await loadBundle(values.model, {
 });
 const { manifest, sessions } = bundle;
 const { stages } = manifest;
-const scheduler = new BatchScheduler(
+const batcher = new Batcher(
   new Map([
     [STAGE.textEncoder, sessions.textEncoder],
     [STAGE.imageEncoder, sessions.imageEncoder],
@@ -94,7 +94,7 @@ async function encodeText(prompt: string) {
   const call = new EncoderCall(STAGE.textEncoder, job, [
     { input_ids: BigInt64Array.from(ids, (id) => BigInt(id)) },
   ]);
-  await scheduler.submit(call);
+  await batcher.submit(call);
   const pad = manifest.tokenizer.pad_id;
   return {
     embed: call.outputs[0].text_embed,
@@ -108,7 +108,7 @@ async function encodeImage(image: Float32Array, side: number): Promise<Float32Ar
   const call = new EncoderCall(STAGE.imageEncoder, job, [
     { [enc.inputs[0].name]: resizeSquare(image, 3, side, enc.resolution) },
   ]);
-  await scheduler.submit(call);
+  await batcher.submit(call);
   return l2Normalize(call.outputs[0][enc.outputs[0].name]);
 }
 
@@ -116,7 +116,7 @@ type Text = Awaited<ReturnType<typeof encodeText>>;
 const zeros = (v: Float32Array) => new Float32Array(v.length);
 
 async function run(samples: DiffusionSample[]): Promise<Float32Array[]> {
-  await Promise.all(samples.map((s) => scheduler.submit(s)));
+  await Promise.all(samples.map((s) => batcher.submit(s)));
   return samples.map((s) => s.sample);
 }
 

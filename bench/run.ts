@@ -116,14 +116,14 @@ interface Run {
   stages: Map<string, { calls: number; rows: number; seconds: number }>;
 }
 
-/** `count` requests (seeds from `first`) with `concurrency` clients, and the scheduler's deltas. */
+/** `count` requests (seeds from `first`) with `concurrency` clients, and the batcher's deltas. */
 async function run(
   concurrency: number,
   params: Setting,
   first: number,
   count: number,
 ): Promise<Run> {
-  const before = new Map([...runner.scheduler.stageTotals].map(([k, v]) => [k, { ...v }] as const));
+  const before = new Map([...runner.batcher.stageTotals].map(([k, v]) => [k, { ...v }] as const));
   const latencies: number[] = [];
   let next = first;
   const started = performance.now();
@@ -133,7 +133,7 @@ async function run(
         const i = next++;
         const t0 = performance.now();
         await runner.submit({
-          kind: "generate",
+          operation: "generation",
           request: {
             bundle: bundle.id,
             prompt: PROMPTS[i % PROMPTS.length],
@@ -148,7 +148,7 @@ async function run(
     }),
   );
   const stages = new Map<string, { calls: number; rows: number; seconds: number }>();
-  for (const [stage, total] of runner.scheduler.stageTotals) {
+  for (const [stage, total] of runner.batcher.stageTotals) {
     const prev = before.get(stage) ?? { calls: 0, rows: 0, seconds: 0 };
     stages.set(stage, {
       calls: total.calls - prev.calls,

@@ -1,7 +1,7 @@
 // Edge tests run inside workerd (Miniflare) with the real local R2, KV, Durable Objects and
 // rate-limit binding from the root wrangler.toml. The served bundle is aliased here.
 import { fileURLToPath } from "node:url";
-import { cloudflareTest } from "@cloudflare/vitest-pool-workers";
+import { cloudflareTest } from "@cloudflare/vitest-plugin";
 import { defineProject } from "vitest/config";
 
 // The bundle the tests serve: the training engineer's tiny test bundle (edge/tsconfig.json

@@ -6,7 +6,7 @@ export default defineProject({
   test: {
     name: "gpu-runner",
     environment: "node",
-    include: ["src/**/*.test.ts"],
+    include: ["src/**/*.test.ts", "scripts/**/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 60_000,
     // Two shared cores: run test files one after another so onnxruntime calls do not fight.

@@ -90,7 +90,11 @@ function launch(
   return { name, url: `http://127.0.0.1:${port}`, port, child, log };
 }
 
-async function waitReady(proc: ManagedProcess, path: string, timeoutMs: number): Promise<void> {
+export async function waitReady(
+  proc: ManagedProcess,
+  path: string,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (Date.now() < deadline) {
     if (proc.child.exitCode !== null) {

@@ -25,7 +25,7 @@ GOLD=""; [ "$CFG" = tiny ] && GOLD=--goldens
 $PY "$HERE/export_bundle.py" --run-dir "$RUN" --out "$OUT" --name "$NAME" $GOLD
 $PY "$HERE/eval_run.py" --run-dir "$RUN" --out "$OUT" --threads "$THREADS" ${EVAL_N:+--n $EVAL_N}
 if [ "$DATA" = emoji ]; then  # the everyday evaluation, through the shipped runner
-  [ -f "$HERE/eval/judge.onnx" ] || $PY "$HERE/judge.py" --threads "$THREADS"
+  [ -f "$HERE/eval/judge.json" ] || { echo "training/eval/judge.json missing: the judge is committed (training/judge.py)"; exit 1; }
   (cd "$ROOT" && npx tsx training/eval/everyday.ts --model "$OUT" --n 4 --out "$RUN/everyday")
 fi
 $PY "$HERE/model_card.py" --run-dir "$RUN" --bundle "$OUT" --machine "${MACHINE:-}"

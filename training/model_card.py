@@ -58,10 +58,17 @@ def main(argv=None):
     if "everyday" in ev:
         e = ev["everyday"]
         figures.append(f"- **everyday prompts** (training/eval/everyday_prompts.tsv, {e['prompts']} prompts as people type them, "
-                       f"n={e['images_per_prompt']} at {e['size']}, the runner's default steps, `training/eval/everyday.ts`): "
-                       f"R-precision@1 among the {e['r_precision_candidates']} prompts with this bundle's CLIP {e['r_precision_at_1']:.3f}; "
-                       f"independent judge accuracy {e['judge_accuracy']:.3f} (its ceiling on real pictures {e['judge_ceiling']:.3f}, "
-                       f"chance {1 / e['prompts']:.3f}); diversity (mean pairwise CLIP image cosine within a prompt) {e['diversity_cosine']:.3f}")
+                       f"n={e['images_per_prompt']} at {e['size']}, prior/decoder steps {e['steps']['prior']}/{e['steps']['decoder']}, "
+                       f"`training/eval/everyday.ts`): R-precision@1 among the {e['judge_r_precision_candidates']} prompts "
+                       f"under the committed judge CLIP (training/eval/judge.json) {e['judge_r_precision_at_1']:.3f} "
+                       f"(its ceiling on real renders of the generator's styles {e['judge_ceiling']:.3f}, chance "
+                       f"{1 / e['judge_r_precision_candidates']:.3f}), with this bundle's own CLIP {e['r_precision_at_1']:.3f}; "
+                       f"diversity (mean pairwise image cosine within a prompt, lower is more varied) judge "
+                       f"{e['judge_diversity_cosine']:.3f}, own CLIP {e['diversity_cosine']:.3f}")
+        if "decoder_judge_r_precision_at_1" in e:
+            figures.append(f"  - the decoder alone (variations of {e['decoder_inputs']['pictures']} real renders, "
+                           f"{e['decoder_inputs']['split']}): judge R-precision@1 {e['decoder_judge_r_precision_at_1']:.3f} "
+                           f"(on the real inputs themselves {e['decoder_judge_inputs_r_precision_at_1']:.3f})")
     v = ev["variations"]
     figures.append(f"- variations: CLIP cosine input↔variation {v['clip_cosine_mean']:.3f} "
                    f"(random pairs {v['clip_cosine_random_pairs']:.3f}, n={v['n']})")

@@ -4,10 +4,11 @@ for training, into training/.cache/pack/ (ignored):
   emoji64.npz     every generator image at 64 px (the decoder's resolution), captions, concepts
   emoji256.npz    a style-stratified subset at 256 px as WebP bytes (the upsampler's crops)
   emoji256_heldout.npz  a disjoint subset at 256 px, never trained on (the upsampler's evaluation)
-  judge64.npz     the ShareAlike sets at 64 px, for the independent judge only
+  judge64.npz     the judge-only sets (JUDGE_SETS) at 64 px, for the independent judge only
   tokenizer.json  the BPE tokenizer trained on every caption (one file for Python, edge, runner)
 
   npx tsx training/rasterize_emoji.ts && python3 training/prepare_emoji.py
+  python3 training/prepare_emoji.py --judge-only   # only judge64.npz (after drawing JUDGE_SETS)
 """
 import argparse
 import io
@@ -39,6 +40,17 @@ def square(im, size):
     return im if side == size else im.resize((size, size), Image.BOX if side % size == 0 else Image.LANCZOS)
 
 
+def pack_judge(rows: list, meta: dict, raster: str, out: str) -> int:
+    """judge64.npz: every picture of a judge-only set at 64 px, its concept and set."""
+    from PIL import Image
+    judge = [r for r in rows if r["set"] in JUDGE_SETS]
+    images = [np.asarray(square(Image.open(os.path.join(raster, r["set"], r["hexcode"] + ".png")), 64)) for r in judge]
+    np.savez_compressed(os.path.join(out, "judge64.npz"), images=np.stack(images),
+                        concepts=np.array([meta[r["hexcode"]]["concept"] for r in judge]),
+                        sets=np.array([r["set"] for r in judge]))
+    return len(judge)
+
+
 def main(argv=None):
     from PIL import Image
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -51,11 +63,16 @@ def main(argv=None):
     ap.add_argument("--webp-quality", type=int, default=90)
     ap.add_argument("--context-length", type=int, default=32)
     ap.add_argument("--vocab-size", type=int, default=4096)
+    ap.add_argument("--judge-only", action="store_true", help="write only judge64.npz")
     args = ap.parse_args(argv)
     t0 = time.time()
     meta = emoji_meta(args.node_modules)
     rows = [r for r in load_raster_index(args.raster) if r["hexcode"] in meta]
     os.makedirs(args.out, exist_ok=True)
+    if args.judge_only:
+        n = pack_judge(rows, meta, args.raster, args.out)
+        print(f"{n} judge images -> {args.out}/judge64.npz; {time.time() - t0:.0f}s")
+        return
     gen = [r for r in rows if r["set"] in GENERATOR_SETS]
     held = held_out_concepts([meta[r["hexcode"]]["concept"] for r in gen])
     rng = np.random.default_rng(0)
@@ -95,10 +112,7 @@ def main(argv=None):
 
     save_webp("emoji256.npz", hi_idx)
     save_webp("emoji256_heldout.npz", hi_heldout)
-    judge = [r for r in rows if r["set"] in JUDGE_SETS]
-    np.savez_compressed(os.path.join(args.out, "judge64.npz"), images=np.stack([load(r, 64) for r in judge]),
-                        concepts=np.array([meta[r["hexcode"]]["concept"] for r in judge]),
-                        sets=np.array([r["set"] for r in judge]))
+    n_judge = pack_judge(rows, meta, args.raster, args.out)
     with open(os.path.join(args.out, "meta.json"), "w", encoding="utf-8") as f:
         json.dump({h: {"label": m["label"], "concept": m["concept"], "emoji": m["emoji"]} for h, m in meta.items()},
                   f, ensure_ascii=False)
@@ -110,7 +124,7 @@ def main(argv=None):
     sizes = {f: os.path.getsize(os.path.join(args.out, f)) / 1e6 for f in sorted(os.listdir(args.out))}
     n_concepts = len(set(concepts))
     print(f"{len(gen)} generator images of {n_concepts} concepts in {len(GENERATOR_SETS)} styles "
-          f"({int(held_out.sum())} held-out {UNSEEN_STYLE} pairs), {len(hi_idx)} at 256 px (+{len(hi_heldout)} held out), {len(judge)} judge images; "
+          f"({int(held_out.sum())} held-out {UNSEEN_STYLE} pairs), {len(hi_idx)} at 256 px (+{len(hi_heldout)} held out), {n_judge} judge images; "
           + ", ".join(f"{k} {v:.1f} MB" for k, v in sizes.items()) + f"; {time.time() - t0:.0f}s")
 
 

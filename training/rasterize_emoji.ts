@@ -3,7 +3,8 @@
 // <set>/<hexcode>.png and index.json [{ set, hexcode, name }]. The Iconify sets name icons by
 // slug, not by code point, so each name is matched to an emojibase hexcode through its CLDR label,
 // shortcodes and the sets' own skin-tone suffixes; unmatched icons (logos, extras) are skipped.
-//   npx tsx training/rasterize_emoji.ts [--size 256] [--limit N]
+//   npx tsx training/rasterize_emoji.ts [--size 256] [--limit N] [--sets a,b]
+// `--sets` draws only those sets; index.json still lists every set drawn so far in that folder.
 import { spawnSync } from "node:child_process";
 import {
   appendFileSync,
@@ -27,6 +28,10 @@ export const SETS = [
   "emojione",
   "emojione-v1",
   "streamline-emojis",
+  // judge only (training/unclip/data_emoji.py JUDGE_SETS says why each is kept from the generator)
+  "fluent-emoji",
+  "fluent-emoji-high-contrast",
+  "emojione-monotone",
 ] as const;
 
 const ROOT = join(import.meta.dirname, "..");
@@ -119,6 +124,16 @@ function drawSet(set: string, size: number, limit: number, dir: string) {
   rmSync(join(dir, "current.txt"), { force: true });
 }
 
+/** The rows a set's earlier drawing left in its folder (none if it was never drawn). */
+function drawnRows(dir: string): { set: string; hexcode: string; name: string }[] {
+  if (!existsSync(join(dir, "rows.jsonl"))) return [];
+  return readFileSync(join(dir, "rows.jsonl"), "utf8")
+    .trim()
+    .split("\n")
+    .filter(Boolean)
+    .map((l) => JSON.parse(l));
+}
+
 function main() {
   const args = process.argv.slice(2);
   const opt = (k: string, d: number) => (args.includes(k) ? Number(args[args.indexOf(k) + 1]) : d);
@@ -133,9 +148,18 @@ function main() {
       join(out, args[args.indexOf("--worker") + 1]),
     );
   const t0 = Date.now();
+  const only: readonly string[] = args.includes("--sets")
+    ? args[args.indexOf("--sets") + 1].split(",")
+    : SETS;
+  const unknown = only.filter((s) => !(SETS as readonly string[]).includes(s));
+  if (unknown.length) throw new Error(`--sets: unknown set(s) ${unknown} (known: ${SETS})`);
   const rows: { set: string; hexcode: string; name: string }[] = [];
   for (const set of SETS) {
     const dir = join(out, set);
+    if (!only.includes(set)) {
+      rows.push(...drawnRows(dir));
+      continue;
+    }
     mkdirSync(dir, { recursive: true });
     for (let tries = 0; tries < 50; tries++) {
       const r = spawnSync(
@@ -148,13 +172,7 @@ function main() {
       console.log(`${set}: resvg crashed on ${bad}; skipped`);
       appendFileSync(join(dir, "skip.txt"), `${bad}\n`);
     }
-    const got = existsSync(join(dir, "rows.jsonl"))
-      ? readFileSync(join(dir, "rows.jsonl"), "utf8")
-          .trim()
-          .split("\n")
-          .filter(Boolean)
-          .map((l) => JSON.parse(l))
-      : [];
+    const got = drawnRows(dir);
     rows.push(...got);
     console.log(`${set}: ${got.length} emoji (${(Date.now() - t0) / 1000}s)`);
   }

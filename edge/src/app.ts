@@ -1,6 +1,7 @@
-// The edge's Hono app: the endpoints of Contract 1, each declared once (http/endpoint.ts) and
-// mounted, described at /openapi.json and answered with 405 + Allow on other methods from
-// that same list; one error handler that always answers the OpenAI error object; JSON 404.
+// The edge's Hono app: the endpoints of Contract 1 (docs/ARCHITECTURE.md), each declared once
+// (http/endpoint.ts) and mounted, described at /openapi.json and answered with 405 + Allow on
+// other methods from that same list; one error handler that always answers the OpenAI error
+// object; JSON 404.
 import { Hono } from "hono";
 import { methodNotAllowed } from "hono/method-not-allowed";
 import { ApiError, errorResponse } from "./errors.ts";

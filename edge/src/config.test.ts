@@ -44,4 +44,14 @@ describe("the edge configuration", () => {
     expect(problemsOf({ ...valid, IMAGE_URL_SECRET: "short" })).toEqual(["IMAGE_URL_SECRET"]);
     expect(problemsOf({ ...valid, IMAGE_URL_TTL_SECONDS: "0" })).toEqual(["IMAGE_URL_TTL_SECONDS"]);
   });
+
+  it("takes a previous image URL secret only during a rotation, held to the same length", () => {
+    expect(problemsOf({ ...valid, IMAGE_URL_SECRET_PREVIOUS: "an-old-image-url-secret" })).toEqual(
+      [],
+    );
+    expect(problemsOf({ ...valid, IMAGE_URL_SECRET_PREVIOUS: "" })).toEqual([]);
+    expect(problemsOf({ ...valid, IMAGE_URL_SECRET_PREVIOUS: "short" })).toEqual([
+      "IMAGE_URL_SECRET_PREVIOUS",
+    ]);
+  });
 });

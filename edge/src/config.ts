@@ -56,10 +56,17 @@ export const edgeConfigSchema = z.object({
   BLOCKED_TERMS: commaList,
   // Browser origins granted CORS (middleware/cors); empty: none (see edge/README.md).
   CORS_ALLOWED_ORIGINS: commaList.pipe(z.array(corsOriginPattern)),
-  // Signs the expiring image URLs (cache/signedUrl.ts): a secret in production.
+  // Signs the expiring image URLs (storage/signedUrl.ts): a secret in production.
   IMAGE_URL_SECRET: z
     .string({ error: "is not set" })
     .min(16, "must be at least 16 characters (a secret that signs image URLs)"),
+  // During a rotation only: the secret IMAGE_URL_SECRET replaced. URLs signed with it stay
+  // valid until they expire (infra/DEPLOY.md, "Rotating the secrets"); new ones never use it.
+  IMAGE_URL_SECRET_PREVIOUS: z
+    .string()
+    .min(16, "must be at least 16 characters (the previous IMAGE_URL_SECRET)")
+    .optional()
+    .or(z.literal("").transform(() => undefined)),
   IMAGE_URL_TTL_SECONDS: positiveInt(3600),
 });
 

@@ -1,5 +1,6 @@
-// The cache of Contract 2 against the real local R2 and Durable Objects: hits never reach the
-// pool, identical misses render once, objects carry their metadata and immutable headers.
+// The cache (Contract 2, docs/ARCHITECTURE.md) against the real local R2 and Durable Objects: hits
+// never reach the pool, identical misses render once, objects carry their metadata and immutable
+// headers.
 import { SELF } from "cloudflare:test";
 import { env } from "cloudflare:workers";
 import { bytesFromBase64, sha256Hex } from "@unclip/shared";

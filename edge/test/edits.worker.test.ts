@@ -2,6 +2,7 @@
 // the whole stack). POST /v1/images/edits: multipart image + optional mask + prompt, both PNGs checked from
 // their headers; the key covers the prompt's ids, the image's and the mask's sha256.
 import { SELF } from "cloudflare:test";
+import { poolPathOf } from "@unclip/shared";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ORIGIN, uniqueSeed } from "./helpers.ts";
 import { pngHeaderOnly, solidPng } from "./png.ts";
@@ -51,7 +52,7 @@ describe("POST /v1/images/edits", () => {
     });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { data: unknown[] }).data).toHaveLength(2);
-    expect(pool.calls[0].url.pathname).toBe("/v1/edits");
+    expect(pool.calls[0].url.pathname).toBe(poolPathOf("edit"));
     expect(pool.calls[0].body).toMatchObject({
       prompt: "a red circle",
       n: 2,

@@ -2,7 +2,7 @@
 // interpolations between two prompts.
 import { runDurableObjectAlarm, SELF } from "cloudflare:test";
 import { env } from "cloudflare:workers";
-import { type JobStatus, jobStatusSchema } from "@unclip/shared";
+import { type JobStatus, jobStatusSchema, poolPathOf } from "@unclip/shared";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { parseServerSentEvents, type ServerSentEvent } from "../src/http/sse.ts";
 import { DEV_KEY, errorOf, generate, newApiKey, ORIGIN, postJson, uniqueSeed } from "./helpers.ts";
@@ -146,7 +146,7 @@ describe("POST /v1/images/interpolations", () => {
     const res = await postJson("/v1/images/interpolations", body);
     expect(res.status).toBe(200);
     expect(((await res.json()) as { data: unknown[] }).data).toHaveLength(4);
-    expect(pool.calls[0].url.pathname).toBe("/v1/interpolate");
+    expect(pool.calls[0].url.pathname).toBe(poolPathOf("interpolation"));
     expect(pool.calls[0].body).toMatchObject({
       mode: "slerp",
       frames: 4,

@@ -2,6 +2,7 @@
 // The official `openai` npm SDK against the Worker, unchanged except for baseURL and a fetch
 // that goes to the Worker in this workerd (SELF.fetch) instead of the network.
 import { SELF } from "cloudflare:test";
+import { poolPathOf } from "@unclip/shared";
 import OpenAI, { toFile } from "openai";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { DEV_KEY, newApiKey, ORIGIN, uniqueSeed } from "./helpers.ts";
@@ -51,7 +52,7 @@ describe("the official openai SDK", () => {
     const image = await toFile(await solidPng(32, 32), "input.png", { type: "image/png" });
     const result = await client().images.createVariation({ image, n: 2, size: "256x256" });
     expect(result.data).toHaveLength(2);
-    expect(pool.calls[0].url.pathname).toBe("/v1/variations");
+    expect(pool.calls[0].url.pathname).toBe(poolPathOf("variation"));
   });
 
   it("raises the SDK's own error classes: BadRequestError, AuthenticationError, RateLimitError", async () => {

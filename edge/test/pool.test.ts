@@ -1,6 +1,7 @@
 // The pool client against failing runners: retries with jitter honouring retry-after, a clear
 // 503 + retry-after to the client, failover between runners, and no partial object in R2.
 import { env } from "cloudflare:workers";
+import { poolPathOf } from "@unclip/shared";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { backoffMs, retryAfterMs } from "../src/pool/client.ts";
 import { errorOf, generate, uniqueSeed } from "./helpers.ts";
@@ -45,6 +46,42 @@ describe("pool client policy", () => {
     expect(retryAfterMs(new Date(5000).toUTCString(), 1000)).toBe(4000);
     expect(retryAfterMs("soon", 0)).toBeUndefined();
     expect(retryAfterMs(null, 0)).toBeUndefined();
+  });
+});
+
+describe("rolling deploys (protocol versions)", () => {
+  /** A runner of the previous release: no route for the current version's paths. */
+  const previousRelease: PoolHandler = async (call, signal) =>
+    call.url.pathname.startsWith("/v1/")
+      ? renders(call, signal)
+      : Response.json(
+          {
+            error: { message: "No route", type: "invalid_request_error", param: null, code: null },
+          },
+          { status: 404 },
+        );
+
+  it("speaks the current version to an upgraded runner", async () => {
+    const res = await generate({ prompt: "a red circle", seed: uniqueSeed() });
+    expect(res.status).toBe(200);
+    expect(pool.calls.map((c) => c.url.pathname)).toEqual([poolPathOf("generation")]);
+  });
+
+  it("falls back to the previous version on the same runner when it does not know the current one", async () => {
+    pool.handler = previousRelease;
+    const res = await generate({ prompt: "a red circle", seed: uniqueSeed() });
+    expect(res.status).toBe(200);
+    expect(pool.calls.map((c) => c.url.pathname)).toEqual([
+      poolPathOf("generation"),
+      poolPathOf("generation", 1),
+    ]);
+    expect(pool.calls[1].url.host).toBe(pool.calls[0].url.host);
+    expect(pool.calls[1].body).toEqual(pool.calls[0].body);
+  });
+
+  it("treats a runner that knows neither version as unavailable", async () => {
+    pool.handler = async () => Response.json({}, { status: 404 });
+    await expect503(await generate({ prompt: "a red circle", seed: uniqueSeed() }));
   });
 });
 

@@ -3,10 +3,13 @@
 // Each fake runner checks the request signature with the shared verifier, like the real one.
 import {
   base64FromBytes,
+  OPERATIONS,
   type PoolResponse,
-  poolGenerateRequestSchema,
-  poolInterpolateRequestSchema,
-  poolVariationRequestSchema,
+  PROTOCOL_VERSION,
+  PROTOCOL_VERSIONS,
+  poolPathOf,
+  poolRequestSchemas,
+  poolResponseIn,
   sha256Hex,
   verifyRequest,
 } from "@unclip/shared";
@@ -24,13 +27,17 @@ export interface PoolCall {
 
 export type PoolHandler = (call: PoolCall, signal: AbortSignal | undefined) => Promise<Response>;
 
-const schemas: Record<string, { parse(v: unknown): unknown }> = {
-  "/v1/generate": poolGenerateRequestSchema,
-  "/v1/variations": poolVariationRequestSchema,
-  "/v1/interpolate": poolInterpolateRequestSchema,
-};
+/** Each job path of every protocol version the edge may speak, with its request schema. */
+const schemas = new Map<string, { parse(v: unknown): unknown }>(
+  PROTOCOL_VERSIONS.flatMap((version) =>
+    OPERATIONS.map((operation) => [poolPathOf(operation, version), poolRequestSchemas[operation]]),
+  ),
+);
 
-/** A runner that renders `n` (or `frames`) solid PNGs of the requested size. */
+/**
+ * A runner that renders `n` (or `frames`) solid PNGs of the requested size, answering in the
+ * protocol version of the path it was called on, as a real runner does.
+ */
 export async function renderedResponse(call: PoolCall): Promise<PoolResponse> {
   const body = call.body as {
     n?: number;
@@ -53,7 +60,8 @@ export async function renderedResponse(call: PoolCall): Promise<PoolResponse> {
       };
     }),
   );
-  return { bundle: body.bundle, images };
+  const version = call.url.pathname.startsWith(`/v${PROTOCOL_VERSION}/`) ? PROTOCOL_VERSION : 1;
+  return poolResponseIn(version, { bundle: body.bundle, images });
 }
 
 export const renders: PoolHandler = async (call) => Response.json(await renderedResponse(call));
@@ -93,7 +101,7 @@ export class FakePool {
         );
       }
       const body = JSON.parse(text) as Record<string, unknown>;
-      schemas[url.pathname]?.parse(body);
+      schemas.get(url.pathname)?.parse(body);
       const call = { url, body, headers: request.headers };
       this.calls.push(call);
       return this.handler(call, init?.signal ?? request.signal);

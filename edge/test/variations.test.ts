@@ -1,7 +1,7 @@
 // POST /v1/images/variations: multipart, PNG only, square, ≤ 4 MB, checked from the header
 // before anything decodes the image; the key includes the image's sha256.
 import { SELF } from "cloudflare:test";
-import { MAX_VARIATION_IMAGE_BYTES } from "@unclip/shared";
+import { MAX_VARIATION_IMAGE_BYTES, poolPathOf } from "@unclip/shared";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { ORIGIN, uniqueSeed } from "./helpers.ts";
 import { pngHeaderOnly, solidPng } from "./png.ts";
@@ -46,7 +46,7 @@ describe("POST /v1/images/variations", () => {
     const res = await variation({ image: pngBlob(png), n: "2", seed: String(uniqueSeed()) });
     expect(res.status).toBe(200);
     expect(((await res.json()) as { data: unknown[] }).data).toHaveLength(2);
-    expect(pool.calls[0].url.pathname).toBe("/v1/variations");
+    expect(pool.calls[0].url.pathname).toBe(poolPathOf("variation"));
     expect(pool.calls[0].body).toMatchObject({
       n: 2,
       size: "256x256",

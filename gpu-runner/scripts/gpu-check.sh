@@ -2,7 +2,8 @@
 # The GPU check (issue 11), run on a GPU machine from the repository root, after the pieces made
 # by gpu-pack.sh have arrived (see gpu-runner/README.md, "GPU check", for the device calls):
 #
-#   1. unpack Node 22, onnxruntime-node 1.29.0 + its CUDA 13 provider, the bundle (no network);
+#   1. unpack Node 22, onnxruntime-node + its CUDA 13 provider (gpu-runner/gpu-versions.env, the
+#      pair the GPU image ships), the bundle (no network);
 #   2. point LD_LIBRARY_PATH at the machine's CUDA 13 libraries (PyTorch's nvidia-* wheels);
 #   3. provider-check: providers per stage (a graph that fell back to the CPU fails: the provider
 #      list names no cpu) and parity with the CPU provider, per stage and on whole images;

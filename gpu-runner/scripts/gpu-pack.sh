@@ -9,8 +9,8 @@
 #
 # The archive holds unclip-gpu/: bin/node (Node 22 from node_modules' `node` package, stripped),
 # app/*.mjs (the runner and the check scripts bundled by esbuild), app/node_modules/
-# onnxruntime-node@1.29.0 (linux/x64 only) + onnxruntime-common@1.29.0, the CUDA 13 provider
-# of com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9 beside the core library, the bundle, and
+# onnxruntime-node (linux/x64 only) + onnxruntime-common, the CUDA 13 provider beside the core
+# library (versions: gpu-runner/gpu-versions.env, the ones the GPU image ships), the bundle, and
 # pack.json (versions, commit, checked facts).
 #
 # By default the provider keeps only sm_90 GPU code (H100/H200; see fatbin_prune.py): 39 MB
@@ -31,12 +31,10 @@ pack_app() {
   # from its own folder).
   local app=$PACK/app-stage/unclip-gpu/app
   rm -rf "$PACK/app-stage" && mkdir -p "$app" "$PACK/tools"
-  for entry in gpu-runner/src/main.ts:runner gpu-runner/scripts/provider-check.ts:provider-check \
-    gpu-runner/scripts/http-bench.ts:http-bench gpu-runner/scripts/gpu-report.ts:gpu-report; do
-    node_modules/.bin/esbuild "${entry%%:*}" --bundle --platform=node --format=esm --target=node22 \
-      --external:onnxruntime-node --log-level=warning --outfile="$app/${entry##*:}.mjs" \
-      --banner:js="import { createRequire as __cr } from 'node:module'; const require = __cr(import.meta.url);"
-  done
+  # The same build as the GPU image's runner (bundle-js.sh).
+  bash gpu-runner/scripts/bundle-js.sh "$app" gpu-runner/src/main.ts:runner \
+    gpu-runner/scripts/provider-check.ts:provider-check gpu-runner/scripts/http-bench.ts:http-bench \
+    gpu-runner/scripts/gpu-report.ts:gpu-report
   echo "{\"commit\": \"$(git rev-parse HEAD)\", \"dirty\": $([ -z "$(git status --porcelain -- gpu-runner shared)" ] && echo false || echo true), \"built_at\": \"$(date -u +%FT%TZ)\"}" >"$app/app.json"
   tar -C "$PACK/app-stage" -czf "$PACK/tools/app.tar.gz" unclip-gpu
   echo "app: $(stat -c %s "$PACK/tools/app.tar.gz") bytes, $(cat "$app/app.json")"
@@ -47,8 +45,9 @@ BUNDLE=${BUNDLE:-models/emoji-gpu}
 KEEP_SM=${KEEP_SM:-90}
 PIECE_MIB=${PIECE_MIB:-60}
 STAGE=$PACK/stage/unclip-gpu
-PROVIDER_PKG=com.github.asus4.onnxruntime.linux-x64-gpu@0.4.9
-ORT_VERSION=1.29.0
+# ORT_VERSION, CUDA_PROVIDER_PACKAGE, CUDA_PROVIDER_VERSION: the pair the GPU image ships too.
+. gpu-runner/gpu-versions.env
+PROVIDER_PKG=$CUDA_PROVIDER_PACKAGE@$CUDA_PROVIDER_VERSION
 
 command -v zstd >/dev/null || { echo "zstd is missing: apt-get install -y zstd" >&2; exit 1; }
 [ -f "$BUNDLE/manifest.json" ] || { echo "no bundle at $BUNDLE" >&2; exit 1; }
@@ -64,7 +63,7 @@ cp "$(command -v zstd)" "$PACK/tools/zstd"
 
 # 2. Unpack what we need into the stage.
 rm -rf "$PACK/stage" "$PACK/x" && mkdir -p "$STAGE"/{bin,app/node_modules} "$PACK/x"
-tar -xzf "$PACK/npm/com.github.asus4.onnxruntime.linux-x64-gpu-0.4.9.tgz" -C "$PACK/x" package/Plugins/Linux/x64
+tar -xzf "$PACK/npm/$CUDA_PROVIDER_PACKAGE-$CUDA_PROVIDER_VERSION.tgz" -C "$PACK/x" package/Plugins/Linux/x64
 mkdir -p "$PACK/x/ort" "$STAGE/app/node_modules/onnxruntime-common"
 tar -xzf "$PACK/npm/onnxruntime-node-$ORT_VERSION.tgz" -C "$PACK/x/ort" \
   package/package.json package/dist package/bin/napi-v6/linux/x64

@@ -8,7 +8,7 @@
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { parseArgs } from "node:util";
-import { type BundleManifest, POOL_PATHS, signRequest } from "@unclip/shared";
+import { type BundleManifest, poolPathOf, signRequest } from "@unclip/shared";
 
 const { values } = parseArgs({
   options: {
@@ -56,11 +56,11 @@ async function generate(): Promise<number> {
   });
   const headers = await signRequest(values.secret, {
     method: "POST",
-    path: POOL_PATHS.generate,
+    path: poolPathOf("generation"),
     body,
   });
   const started = performance.now();
-  const res = await fetch(`${base}${POOL_PATHS.generate}`, {
+  const res = await fetch(`${base}${poolPathOf("generation")}`, {
     method: "POST",
     body,
     headers: { ...headers, "content-type": "application/json" },

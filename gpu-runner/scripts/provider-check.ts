@@ -180,7 +180,7 @@ const pixels: Float32Array[][] = [[], []];
 for (const [k, runner] of runners.entries()) {
   for (let i = 0; i < count; i++) {
     const out = await runner.submit({
-      kind: "generate",
+      operation: "generation",
       request: {
         bundle: id,
         prompt: PROMPTS[i % PROMPTS.length],

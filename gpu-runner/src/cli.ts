@@ -8,11 +8,11 @@ import {
   base64FromBytes,
   bytesFromBase64,
   type PoolProgressEvent,
+  type PoolRequest,
   samplerSchema,
 } from "@unclip/shared";
 import { RunnerError } from "./errors.ts";
 import { startInProcessRunner } from "./inProcess.ts";
-import type { JobRequest } from "./runner.ts";
 
 const usage = `usage: npm run generate -- "<prompt>" [options]
   --n <1..10>             images (default 1)
@@ -91,14 +91,14 @@ async function main(): Promise<void> {
     ...(sampler ? { prior_sampler: sampler } : {}),
   };
   const n = num(values.n, 1);
-  const job: JobRequest = values.image
+  const job: PoolRequest = values.image
     ? {
-        kind: "variations",
+        operation: "variation",
         request: { ...rendering, n, image_b64: base64FromBytes(await readFile(values.image)) },
       }
     : values.to
       ? {
-          kind: "interpolate",
+          operation: "interpolation",
           request: {
             ...rendering,
             ...text,
@@ -108,7 +108,7 @@ async function main(): Promise<void> {
             mode: values.mode as "slerp" | "text_diff",
           },
         }
-      : { kind: "generate", request: { ...rendering, ...text, prompt, n } };
+      : { operation: "generation", request: { ...rendering, ...text, prompt, n } };
 
   const started = performance.now();
   const result = await runner.submit(job, { onProgress: progressBar });

@@ -24,7 +24,7 @@ describe("parseConfig", () => {
       port: 8790,
       providers: ["cpu"],
       maxBatch: 16,
-      poolSecret: DEV_POOL_SECRET,
+      poolSecrets: [DEV_POOL_SECRET],
     });
   });
 
@@ -51,8 +51,20 @@ describe("parseConfig", () => {
       /UNCLIP_POOL_SECRET: is required when NODE_ENV=production/,
     );
     const secret = "a-long-production-secret";
-    expect(parseConfig({ NODE_ENV: "production", UNCLIP_POOL_SECRET: secret }).poolSecret).toBe(
-      secret,
+    expect(parseConfig({ NODE_ENV: "production", UNCLIP_POOL_SECRET: secret }).poolSecrets).toEqual(
+      [secret],
+    );
+  });
+
+  it("accepts the previous pool secret beside the current one during a rotation", () => {
+    const rotating = parseConfig({
+      UNCLIP_POOL_SECRET: "the-new-secret",
+      UNCLIP_POOL_SECRET_PREVIOUS: "the-old-secret",
+    });
+    expect(rotating.poolSecrets).toEqual(["the-new-secret", "the-old-secret"]);
+    // A previous secret alone would leave the development secret as the current one.
+    expect(() => parseConfig({ UNCLIP_POOL_SECRET_PREVIOUS: "the-old-secret" })).toThrow(
+      /UNCLIP_POOL_SECRET_PREVIOUS: needs UNCLIP_POOL_SECRET/,
     );
   });
 });

@@ -56,6 +56,8 @@ const envSchema = z
     /** Images held at once (waiting + running); a job that does not fit gets 503. */
     UNCLIP_MAX_QUEUE: int(1, 100_000).default(64),
     UNCLIP_POOL_SECRET: z.string().min(8, "must be at least 8 characters").optional(),
+    /** During a rotation: the secret being replaced, still accepted (infra/DEPLOY.md). */
+    UNCLIP_POOL_SECRET_PREVIOUS: z.string().min(8, "must be at least 8 characters").optional(),
     /** Longest a job may take from arrival; the edge's `deadline` can only shorten it. */
     UNCLIP_JOB_TIMEOUT_MS: int(100, 3_600_000).default(120_000),
     /** On SIGTERM, how long to finish held work before exiting anyway. */
@@ -71,6 +73,13 @@ const envSchema = z
         message: "is required when NODE_ENV=production",
       });
     }
+    if (env.UNCLIP_POOL_SECRET_PREVIOUS !== undefined && env.UNCLIP_POOL_SECRET === undefined) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["UNCLIP_POOL_SECRET_PREVIOUS"],
+        message: "needs UNCLIP_POOL_SECRET (the secret that replaces it)",
+      });
+    }
   });
 
 export interface RunnerConfig {
@@ -82,7 +91,8 @@ export interface RunnerConfig {
   smallGraphThreads: number;
   maxBatch: number;
   maxQueue: number;
-  poolSecret: string;
+  /** HMAC secrets accepted on requests: the current one, then the previous one if rotating. */
+  poolSecrets: string[];
   jobTimeoutMs: number;
   drainTimeoutMs: number;
   ddimEta: number;
@@ -109,7 +119,10 @@ export function parseConfig(env: Record<string, string | undefined>): RunnerConf
     smallGraphThreads: e.UNCLIP_SMALL_GRAPH_THREADS,
     maxBatch: e.UNCLIP_MAX_BATCH,
     maxQueue: e.UNCLIP_MAX_QUEUE,
-    poolSecret: e.UNCLIP_POOL_SECRET ?? DEV_POOL_SECRET,
+    poolSecrets: [
+      e.UNCLIP_POOL_SECRET ?? DEV_POOL_SECRET,
+      ...(e.UNCLIP_POOL_SECRET_PREVIOUS === undefined ? [] : [e.UNCLIP_POOL_SECRET_PREVIOUS]),
+    ],
     jobTimeoutMs: e.UNCLIP_JOB_TIMEOUT_MS,
     drainTimeoutMs: e.UNCLIP_DRAIN_TIMEOUT_MS,
     ddimEta: e.UNCLIP_DDIM_ETA,

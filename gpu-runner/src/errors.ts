@@ -1,6 +1,12 @@
 // The runner's one error type: it knows its HTTP status and OpenAI error body, so routes throw
 // and a single handler answers; setup failures (bad bundle, bad config) use it too.
-import { type ErrorStatus, type OpenAiError, openAiError } from "@unclip/shared";
+import {
+  type ErrorStatus,
+  type OpenAiError,
+  openAiError,
+  openAiErrorFromZod,
+} from "@unclip/shared";
+import type { z } from "zod";
 
 export type RunnerErrorKind =
   | "bad_config"
@@ -30,6 +36,8 @@ const statusOf: Record<RunnerErrorKind, ErrorStatus> = {
 
 export class RunnerError extends Error {
   readonly status: ErrorStatus;
+  /** The OpenAI error `code`: the kind, unless a more precise one is known. */
+  code: string;
   constructor(
     readonly kind: RunnerErrorKind,
     message: string,
@@ -40,10 +48,19 @@ export class RunnerError extends Error {
     super(message);
     this.name = "RunnerError";
     this.status = statusOf[kind];
+    this.code = kind;
   }
 
   toOpenAi(): OpenAiError {
-    return openAiError(this.status, this.message, this.param, this.kind);
+    return openAiError(this.status, this.message, this.param, this.code);
+  }
+
+  /** A request body that fails its protocol schema, worded as the edge words the same failure. */
+  static fromZod(error: z.ZodError): RunnerError {
+    const { message, param, code } = openAiErrorFromZod(error).error;
+    const refusal = new RunnerError("bad_request", message, param);
+    if (code !== null) refusal.code = code;
+    return refusal;
   }
 }
 

@@ -1,5 +1,5 @@
 // Config → checked bundle → runner, in one place for the server (main.ts), the CLI and the
-// benchmark, so they can't drift apart in how sessions and the scheduler are set up.
+// benchmark, so they can't drift apart in how sessions and the batcher are set up.
 import { type LoadedBundle, loadBundle } from "./bundle/load.ts";
 import { parseConfig, type RunnerConfig } from "./config.ts";
 import { RunnerMetrics } from "./metrics.ts";

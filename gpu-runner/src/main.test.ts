@@ -2,10 +2,10 @@
 // signed job, and on SIGTERM turns not-ready, refuses new work, finishes what it holds, exits 0.
 import { type ChildProcess, spawn } from "node:child_process";
 import { fileURLToPath } from "node:url";
-import { signRequest } from "@unclip/shared";
+import { poolPathOf, signRequest } from "@unclip/shared";
 import { afterAll, describe, expect, it } from "vitest";
 import { generateRequest } from "./testing/requests.ts";
-import { hasTinyBundle, TINY_BUNDLE_DIR } from "./testing/tinyBundle.ts";
+import { TINY_BUNDLE_DIR } from "./testing/tinyBundle.ts";
 
 const root = fileURLToPath(new URL("../..", import.meta.url));
 const tsxCli = fileURLToPath(new URL("../../node_modules/tsx/dist/cli.mjs", import.meta.url));
@@ -48,7 +48,7 @@ async function post(path: string, body: unknown) {
   });
 }
 
-describe.skipIf(!hasTinyBundle)("the server process", () => {
+describe("the server process", () => {
   const started: ChildProcess[] = [];
   afterAll(() => {
     for (const child of started) if (child.exitCode === null) child.kill("SIGKILL");
@@ -79,7 +79,7 @@ describe.skipIf(!hasTinyBundle)("the server process", () => {
 
     // A job long enough to still be running when SIGTERM arrives.
     const held = post(
-      "/v1/generate",
+      poolPathOf("generation"),
       generateRequest(bundle, { n: 2, size: "32x32", prior_steps: 50, decoder_steps: 150 }),
     );
     await until(async () => {
@@ -87,10 +87,13 @@ describe.skipIf(!hasTinyBundle)("the server process", () => {
       return /unclip_queue_depth [1-9]/.test(metrics);
     }, 10_000);
     child.kill("SIGTERM");
-    await until(() => /draining/.test(output()), 5_000);
+    await until(() => /draining/.test(output()), 20_000);
 
     expect((await fetch(`${base}/readyz`)).status).toBe(503);
-    const refused = await post("/v1/generate", generateRequest(bundle, { size: "32x32" }));
+    const refused = await post(
+      poolPathOf("generation"),
+      generateRequest(bundle, { size: "32x32" }),
+    );
     expect(refused.status).toBe(503);
     expect(refused.headers.get("retry-after")).toBeTruthy();
 

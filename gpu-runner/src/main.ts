@@ -9,7 +9,10 @@ import { createApp } from "./server.ts";
 async function main(): Promise<void> {
   const config = parseConfig(process.env);
   const { bundle, runner } = await loadRunner(config);
-  const app = createApp(runner, { secret: config.poolSecret });
+  const app = createApp(runner, {
+    secrets: config.poolSecrets,
+    logJob: (entry) => console.log(JSON.stringify(entry)),
+  });
   const server = serve({ fetch: app.fetch, port: config.port, hostname: config.host }, (info) => {
     console.log(
       `unclip gpu-runner: bundle ${bundle.id} on http://${config.host}:${info.port} (warming up)`,
@@ -17,6 +20,9 @@ async function main(): Promise<void> {
   });
   await runner.warm();
   console.log(`unclip gpu-runner: ready (execution providers ${bundle.providers.join(",")})`);
+  if (config.poolSecrets.length > 1) {
+    console.log("unclip gpu-runner: accepting the previous pool secret too (rotation in progress)");
+  }
 
   let stopping = false;
   const stop = async (signal: string) => {

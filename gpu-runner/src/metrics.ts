@@ -1,9 +1,12 @@
 // Prometheus metrics (prom-client) on a registry of this runner. The names are a contract:
-// KEDA scales the pool on unclip_queue_depth and the edge e2e tests read the others.
+// KEDA scales the pool on unclip_queue_depth (infra/ imports the names from here) and the edge
+// e2e tests read the others. Jobs are counted where they are admitted (runner.ts), failed
+// requests where they are answered (server.ts): each in one place.
+import { OPERATIONS } from "@unclip/shared";
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import type { BatchReport, SchedulerObserver } from "./batching/scheduler.ts";
+import type { BatcherObserver, BatchReport } from "./batching/batcher.ts";
 
-export class RunnerMetrics implements SchedulerObserver {
+export class RunnerMetrics implements BatcherObserver {
   readonly registry = new Registry();
   /** Images held: waiting in the queue or being generated. */
   readonly queueDepth = new Gauge({
@@ -38,8 +41,8 @@ export class RunnerMetrics implements SchedulerObserver {
   });
   readonly jobs = new Counter({
     name: "unclip_jobs_total",
-    help: "Jobs accepted, by kind (generate, variations, interpolate)",
-    labelNames: ["kind"],
+    help: `Jobs accepted, by operation (${OPERATIONS.join(", ")})`,
+    labelNames: ["operation"],
     registers: [this.registry],
   });
   readonly errors = new Counter({

@@ -108,7 +108,7 @@ function chunk(type: string, data: Uint8Array): Uint8Array {
 /**
  * 8-bit RGB PNG. Written here rather than with fast-png (still used to read uploads) because
  * the deflate then runs in node:zlib on the libuv thread pool: a 1024² image costs the
- * scheduler's thread a few ms instead of ~0.5 s that would delay every batch behind it.
+ * batcher's thread a few ms instead of ~0.5 s that would delay every batch behind it.
  * Each scanline uses the Up filter, which suits the smooth, upsampled images we produce.
  */
 export async function encodeRgbPng(rgb: Uint8Array, side: number): Promise<Uint8Array> {

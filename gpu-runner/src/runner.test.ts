@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import type { BatchReport } from "./batching/scheduler.ts";
+import type { BatchReport } from "./batching/batcher.ts";
 import type { RunnerError } from "./errors.ts";
 import { RunnerMetrics } from "./metrics.ts";
 import { Runner, type RunnerOptions } from "./runner.ts";
@@ -26,7 +26,9 @@ describe("Runner with continuous batching", () => {
     const { runner, bundle, batches } = makeRunner();
     const req = generateRequest(bundle.id, { decoder_steps: 3, prior_steps: 3 });
     const results = await Promise.all(
-      [1, 2, 3, 4].map((seed) => runner.submit({ kind: "generate", request: { ...req, seed } })),
+      [1, 2, 3, 4].map((seed) =>
+        runner.submit({ operation: "generation", request: { ...req, seed } }),
+      ),
     );
     expect(results.every((r) => r.images.length === 1)).toBe(true);
     const decoderCalls = batches.filter((b) => b.stage === "decoder");
@@ -43,19 +45,19 @@ describe("Runner with continuous batching", () => {
   it("runs only the conditional row when guidance is 1", async () => {
     const { runner, bundle, batches } = makeRunner();
     const request = generateRequest(bundle.id, { decoder_guidance_scale: 1, n: 2 });
-    await runner.submit({ kind: "generate", request });
+    await runner.submit({ operation: "generation", request });
     expect(batches.filter((b) => b.stage === "decoder").map((b) => b.rows)).toEqual([2, 2, 2]);
   });
 
   it("lets a job that arrives mid-way share calls with a job at another step", async () => {
     const { runner, bundle } = makeRunner({ delayMs: 15 });
     const slow = runner.submit({
-      kind: "generate",
+      operation: "generation",
       request: generateRequest(bundle.id, { decoder_steps: 10, prior_steps: 2, seed: 1 }),
     });
     await new Promise((r) => setTimeout(r, 120));
     const late = runner.submit({
-      kind: "generate",
+      operation: "generation",
       request: generateRequest(bundle.id, { decoder_steps: 10, prior_steps: 2, seed: 2 }),
     });
     await Promise.all([slow, late]);
@@ -65,19 +67,19 @@ describe("Runner with continuous batching", () => {
 
   it("caps each call at maxBatch rows", async () => {
     const { runner, bundle, batches } = makeRunner({ maxBatch: 4 });
-    await runner.submit({ kind: "generate", request: generateRequest(bundle.id, { n: 5 }) });
+    await runner.submit({ operation: "generation", request: generateRequest(bundle.id, { n: 5 }) });
     expect(Math.max(...batches.map((b) => b.rows))).toBeLessThanOrEqual(4);
   });
 
   it("gives the same image alone and inside a batch of four", async () => {
     const alone = makeRunner();
     const request = generateRequest(alone.bundle.id, { seed: 42 });
-    const single = await alone.runner.submit({ kind: "generate", request });
+    const single = await alone.runner.submit({ operation: "generation", request });
     const batched = makeRunner();
     const results = await Promise.all([
-      batched.runner.submit({ kind: "generate", request: { ...request, seed: 1 } }),
-      batched.runner.submit({ kind: "generate", request }),
-      batched.runner.submit({ kind: "generate", request: { ...request, seed: 3, n: 2 } }),
+      batched.runner.submit({ operation: "generation", request: { ...request, seed: 1 } }),
+      batched.runner.submit({ operation: "generation", request }),
+      batched.runner.submit({ operation: "generation", request: { ...request, seed: 3, n: 2 } }),
     ]);
     expect(results[1].images[0].sha256).toBe(single.images[0].sha256);
     expect(results[0].images[0].sha256).not.toBe(single.images[0].sha256);
@@ -88,27 +90,28 @@ describe("Runner admission and cancellation", () => {
   it("answers queue_full (503 + retry-after) when the images would not fit", async () => {
     const { runner, bundle } = makeRunner({ maxQueue: 3, delayMs: 5 });
     const first = runner.submit({
-      kind: "generate",
+      operation: "generation",
       request: generateRequest(bundle.id, { n: 2 }),
     });
     const refused = runner.submit({
-      kind: "generate",
+      operation: "generation",
       request: generateRequest(bundle.id, { n: 2 }),
     });
     await expect(refused).rejects.toMatchObject({ kind: "queue_full", status: 503 });
     await refused.catch((e: RunnerError) => expect(e.retryAfterS).toBeGreaterThanOrEqual(1));
     await first;
     expect(runner.depth).toBe(0);
+    // A refused request is no job; failed requests are counted where they are answered.
     const metrics = await runner.metrics.registry.metrics();
-    expect(metrics).toMatch(/unclip_errors_total\{kind="queue_full"\} 1/);
+    expect(metrics).toMatch(/unclip_jobs_total\{operation="generation"\} 1/);
   });
 
   it("drops a cancelled job from the batch at the next step and finishes the others", async () => {
     const { runner, bundle, batches } = makeRunner({ delayMs: 10 });
     const abort = new AbortController();
     const request = generateRequest(bundle.id, { decoder_steps: 8 });
-    const cancelled = runner.submit({ kind: "generate", request }, { signal: abort.signal });
-    const survivor = runner.submit({ kind: "generate", request: { ...request, seed: 9 } });
+    const cancelled = runner.submit({ operation: "generation", request }, { signal: abort.signal });
+    const survivor = runner.submit({ operation: "generation", request: { ...request, seed: 9 } });
     await new Promise((r) => setTimeout(r, 80));
     abort.abort();
     const cutoff = batches.length + 1; // the call in flight may still hold it
@@ -124,22 +127,28 @@ describe("Runner admission and cancellation", () => {
     const soon = Date.now() + 60;
     await expect(
       runner.submit({
-        kind: "generate",
+        operation: "generation",
         request: generateRequest(bundle.id, { decoder_steps: 20, deadline: soon }),
       }),
     ).rejects.toMatchObject({ kind: "deadline", status: 504 });
     await expect(
-      runner.submit({ kind: "generate", request: generateRequest(bundle.id, { deadline: 1 }) }),
+      runner.submit({
+        operation: "generation",
+        request: generateRequest(bundle.id, { deadline: 1 }),
+      }),
     ).rejects.toMatchObject({ status: 504 });
   });
 
   it("refuses another bundle (409) and a size the bundle does not serve (400)", async () => {
     const { runner, bundle } = makeRunner();
     await expect(
-      runner.submit({ kind: "generate", request: generateRequest("other@1") }),
+      runner.submit({ operation: "generation", request: generateRequest("other@1") }),
     ).rejects.toMatchObject({ status: 409, param: "bundle" });
     await expect(
-      runner.submit({ kind: "generate", request: generateRequest(bundle.id, { size: "64x64" }) }),
+      runner.submit({
+        operation: "generation",
+        request: generateRequest(bundle.id, { size: "64x64" }),
+      }),
     ).rejects.toMatchObject({ status: 400, param: "size" });
   });
 
@@ -149,9 +158,9 @@ describe("Runner admission and cancellation", () => {
       throw new Error("out of memory");
     };
     await expect(
-      runner.submit({ kind: "generate", request: generateRequest(bundle.id, { n: 3 }) }),
+      runner.submit({ operation: "generation", request: generateRequest(bundle.id, { n: 3 }) }),
     ).rejects.toMatchObject({ kind: "inference", status: 500 });
-    await runner.scheduler.idle();
+    await runner.batcher.idle();
     expect(batches.filter((b) => b.stage === "upsampler_0")).toHaveLength(0);
     expect(runner.depth).toBe(0);
   });
@@ -161,7 +170,7 @@ describe("Runner admission and cancellation", () => {
     const events: number[] = [];
     const stages = new Set<string>();
     await runner.submit(
-      { kind: "generate", request: generateRequest(bundle.id) },
+      { operation: "generation", request: generateRequest(bundle.id) },
       {
         onProgress: (e) => {
           events.push(e.progress);
@@ -186,9 +195,12 @@ describe("Runner admission and cancellation", () => {
 describe("variations and interpolation", () => {
   it("encodes an uploaded PNG and decodes n variations with different noise", async () => {
     const { runner, bundle } = makeRunner();
-    const first = await runner.submit({ kind: "generate", request: generateRequest(bundle.id) });
+    const first = await runner.submit({
+      operation: "generation",
+      request: generateRequest(bundle.id),
+    });
     const result = await runner.submit({
-      kind: "variations",
+      operation: "variation",
       request: {
         bundle: bundle.id,
         image_b64: first.images[0].png_b64,
@@ -207,7 +219,7 @@ describe("variations and interpolation", () => {
   it.each(["slerp", "text_diff"] as const)("renders %s frames whose ends differ", async (mode) => {
     const { runner, bundle } = makeRunner();
     const result = await runner.submit({
-      kind: "interpolate",
+      operation: "interpolation",
       request: {
         ...generateRequest(bundle.id, { prompt: "a red circle" }),
         target_prompt: "a blue square",

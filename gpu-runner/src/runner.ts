@@ -1,29 +1,22 @@
-// The runner: one loaded bundle, one batch scheduler, the pipeline, admission control (bounded
-// queue, bundle identity, deadlines, draining) and metrics. The HTTP server, the CLI and the
-// benchmark all drive this same object.
-import type {
-  PoolEditRequest,
-  PoolGenerateRequest,
-  PoolInterpolateRequest,
-  PoolPartialImage,
-  PoolProgressEvent,
-  PoolResponse,
-  PoolVariationRequest,
+// The runner: one loaded bundle, one batcher, the pipeline, admission control (bounded
+// queue, bundle identity, size, deadlines, draining) and job metrics. The HTTP server, the CLI
+// and the benchmark all drive this same object. A request is checked once, at admission;
+// what runs after it trusts the checks.
+import {
+  imageCountOf,
+  type PoolPartialImage,
+  type PoolProgressEvent,
+  type PoolRendered,
+  type PoolRequest,
+  sizesFor,
 } from "@unclip/shared";
-import { BatchScheduler, type SchedulerObserver } from "./batching/scheduler.ts";
+import { Batcher, type BatcherObserver } from "./batching/batcher.ts";
 import type { LoadedBundle } from "./bundle/load.ts";
 import { type StageSession, zeroFeeds } from "./bundle/session.ts";
 import { RunnerError } from "./errors.ts";
 import { RunnerMetrics } from "./metrics.ts";
-import { Job } from "./pipeline/job.ts";
+import { PipelineJob } from "./pipeline/pipelineJob.ts";
 import { STAGE, UnclipPipeline } from "./pipeline/unclip.ts";
-
-export type JobKind = "generate" | "variations" | "interpolate" | "edits";
-export type JobRequest =
-  | { kind: "generate"; request: PoolGenerateRequest }
-  | { kind: "variations"; request: PoolVariationRequest }
-  | { kind: "interpolate"; request: PoolInterpolateRequest }
-  | { kind: "edits"; request: PoolEditRequest };
 
 export interface RunnerOptions {
   maxBatch: number;
@@ -32,7 +25,15 @@ export interface RunnerOptions {
   ddimEta: number;
   metrics?: RunnerMetrics;
   /** Extra observer of every network call (tests). */
-  observer?: SchedulerObserver;
+  observer?: BatcherObserver;
+}
+
+/** A request that passed admission: its images are counted in the queue until it ran. */
+export interface AdmittedRequest {
+  readonly job: PoolRequest;
+  readonly images: number;
+  /** Absolute, ms since epoch: the request's own or the runner's job timeout, the sooner. */
+  readonly deadline: number;
 }
 
 export interface SubmitOptions {
@@ -48,7 +49,7 @@ export type RunnerBundle = Pick<LoadedBundle, "id" | "manifest" | "tokenizer" | 
 
 export class Runner {
   readonly metrics: RunnerMetrics;
-  readonly scheduler: BatchScheduler;
+  readonly batcher: Batcher;
   readonly pipeline: UnclipPipeline;
   private held = 0;
   private draining = false;
@@ -70,7 +71,7 @@ export class Runner {
     ]);
     const metrics = this.metrics;
     const extra = options.observer;
-    this.scheduler = new BatchScheduler(
+    this.batcher = new Batcher(
       byStage,
       options.maxBatch,
       {
@@ -81,7 +82,7 @@ export class Runner {
       },
       new Set([STAGE.textEncoder, STAGE.imageEncoder]),
     );
-    this.pipeline = new UnclipPipeline(bundle.manifest, bundle.tokenizer, this.scheduler, {
+    this.pipeline = new UnclipPipeline(bundle.manifest, bundle.tokenizer, this.batcher, {
       eta: options.ddimEta,
     });
   }
@@ -114,21 +115,17 @@ export class Runner {
     this.warmed = true;
   }
 
-  async submit(job: JobRequest, options: SubmitOptions = {}): Promise<PoolResponse> {
-    try {
-      return await this.admitAndRun(job, options);
-    } catch (error) {
-      if (error instanceof RunnerError) this.metrics.errors.inc({ kind: error.kind });
-      else this.metrics.errors.inc({ kind: "inference" });
-      throw error;
-    }
+  /** Admits and runs a request (the CLI, the benchmark, a JSON answer). */
+  async submit(job: PoolRequest, options: SubmitOptions = {}): Promise<PoolRendered> {
+    return this.run(this.admit(job), options);
   }
 
   /**
-   * Throws the error a job would be refused with right now (draining, wrong bundle, bad size,
-   * queue full, deadline passed), so a streaming answer can still use the right HTTP status.
+   * Checks a request against this runner (draining, bundle, size, queue room, deadline) and
+   * reserves its place in the queue, or throws the error it is refused with. A streaming
+   * answer admits before it sends its headers, so a refusal keeps its HTTP status.
    */
-  check(job: JobRequest): { images: number; deadline: number } {
+  admit(job: PoolRequest): AdmittedRequest {
     const { request } = job;
     if (this.draining) {
       throw new RunnerError("draining", "This runner is shutting down; retry elsewhere.", null, 1);
@@ -140,8 +137,15 @@ export class Runner {
         "bundle",
       );
     }
-    this.pipeline.checkSize(request.size);
-    const images = job.kind === "interpolate" ? job.request.frames : job.request.n;
+    const sizes = sizesFor(this.pipeline.nativeResolution);
+    if (!sizes.includes(request.size)) {
+      throw new RunnerError(
+        "bad_request",
+        `Invalid 'size': this bundle serves ${sizes.join(", ")} (found ${request.size})`,
+        "size",
+      );
+    }
+    const images = imageCountOf(job);
     if (this.held + images > this.options.maxQueue) {
       throw new RunnerError(
         "queue_full",
@@ -158,25 +162,23 @@ export class Runner {
     if (deadline <= now) {
       throw new RunnerError("deadline", "The request's deadline has already passed.", "deadline");
     }
-    return { images, deadline };
-  }
-
-  private async admitAndRun(job: JobRequest, options: SubmitOptions): Promise<PoolResponse> {
-    const { images, deadline } = this.check(job);
     this.held += images;
     this.metrics.queueDepth.set(this.held);
-    this.metrics.jobs.inc({ kind: job.kind });
+    this.metrics.jobs.inc({ operation: job.operation });
+    return { job, images, deadline };
+  }
+
+  /** Runs an admitted request; its place in the queue is freed however it ends. */
+  async run(admitted: AdmittedRequest, options: SubmitOptions = {}): Promise<PoolRendered> {
     const started = performance.now();
-    const run = new Job(deadline, options.signal, options.onProgress, options.onPartial);
+    const run = new PipelineJob(
+      admitted.deadline,
+      options.signal,
+      options.onProgress,
+      options.onPartial,
+    );
     try {
-      const out =
-        job.kind === "generate"
-          ? await this.pipeline.generate(job.request, run)
-          : job.kind === "variations"
-            ? await this.pipeline.variations(job.request, run)
-            : job.kind === "edits"
-              ? await this.pipeline.edit(job.request, run)
-              : await this.pipeline.interpolate(job.request, run);
+      const out = await this.pipeline.render(admitted.job, run);
       const seconds = (performance.now() - started) / 1000;
       for (let i = 0; i < out.length; i++) this.metrics.imageLatency.observe(seconds);
       this.metrics.imagesGenerated.inc(out.length);
@@ -189,7 +191,7 @@ export class Runner {
       run.abort(); // the job's other images need not run on
       throw error;
     } finally {
-      this.held -= images;
+      this.held -= admitted.images;
       this.metrics.queueDepth.set(this.held);
       if (this.held === 0) for (const wake of this.heldWaiters.splice(0)) wake();
     }

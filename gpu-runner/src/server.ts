@@ -1,17 +1,21 @@
-// The pool's HTTP API (Contract 3) on Hono: signed job routes that answer JSON or, with
+// The pool's HTTP API (Contract 3, docs/ARCHITECTURE.md) on Hono: signed job routes that answer JSON or, with
 // `accept: text/event-stream`, progress and partial-image events then the result; health, readiness, metrics.
-// Routes are thin: they verify, parse and hand the job to the Runner.
+// Routes are thin: they verify, parse and hand the job to the Runner. Every job path exists in
+// the current and the previous protocol version, and each answer is worded in its request's.
 import {
+  imageCountOf,
   nativeResolutionOf,
+  OPERATIONS,
+  type Operation,
   openAiError,
-  openAiErrorFromZod,
-  POOL_PATHS,
   type PoolPartialImage,
   type PoolProgressEvent,
-  poolEditRequestSchema,
-  poolGenerateRequestSchema,
-  poolInterpolateRequestSchema,
-  poolVariationRequestSchema,
+  type PoolRequest,
+  PROTOCOL_VERSIONS,
+  type ProtocolVersion,
+  poolPathOf,
+  poolRequestSchemas,
+  poolResponseIn,
   ReplayGuard,
   sizesFor,
   verifyRequest,
@@ -19,38 +23,48 @@ import {
 import { type Context, Hono } from "hono";
 import { bodyLimit } from "hono/body-limit";
 import { streamSSE } from "hono/streaming";
-import type { z } from "zod";
 import { asRunnerError, RunnerError } from "./errors.ts";
-import type { JobKind, JobRequest, Runner } from "./runner.ts";
+import type { Runner } from "./runner.ts";
+
+/** One line per finished job, for the logs; issue 20's request id joins `cache_key` here. */
+export interface JobLogEntry {
+  msg: "job";
+  operation: Operation;
+  protocol: ProtocolVersion;
+  /** The edge's cache key of the job (Contract 3 `cache_key`), to follow it across logs. */
+  cache_key: string | null;
+  bundle: string;
+  images: number;
+  status: number;
+  error: string | null;
+  duration_ms: number;
+}
 
 export interface ServerOptions {
-  secret: string;
+  /** Accepted HMAC secrets: the current one first, then during a rotation the previous one. */
+  secrets: readonly string[];
   replayGuard?: ReplayGuard;
+  /** Where finished jobs are reported (main.ts: one JSON line on stdout); none by default. */
+  logJob?: (entry: JobLogEntry) => void;
 }
 
 /** Two 4 MB PNGs (an edit's image and mask) in base64 plus the JSON around them. */
 const MAX_BODY_BYTES = 12 * 1024 * 1024;
 
-const schemas: Record<JobKind, z.ZodType> = {
-  generate: poolGenerateRequestSchema,
-  variations: poolVariationRequestSchema,
-  interpolate: poolInterpolateRequestSchema,
-  edits: poolEditRequestSchema,
-};
-
-function errorResponse(c: Context, error: RunnerError): Response {
-  if (error.retryAfterS !== undefined) c.header("retry-after", String(error.retryAfterS));
-  return c.json(error.toOpenAi(), error.status);
-}
-
 export function createApp(runner: Runner, options: ServerOptions): Hono {
   const app = new Hono();
   const replayGuard = options.replayGuard ?? new ReplayGuard();
+  /** Every failed request is counted here, whichever way it is answered. */
+  const failed = (error: RunnerError) => runner.metrics.errors.inc({ kind: error.kind });
+  const errorResponse = (c: Context, error: RunnerError) => {
+    failed(error);
+    if (error.retryAfterS !== undefined) c.header("retry-after", String(error.retryAfterS));
+    return c.json(error.toOpenAi(), error.status);
+  };
 
   app.onError((error, c) => {
-    const known = asRunnerError(error);
     if (!(error instanceof RunnerError)) console.error("unexpected error:", error);
-    return errorResponse(c, known);
+    return errorResponse(c, asRunnerError(error));
   });
   app.notFound((c) => c.json(openAiError(404, `No route ${c.req.method} ${c.req.path}`), 404));
 
@@ -75,76 +89,106 @@ export function createApp(runner: Runner, options: ServerOptions): Hono {
   });
 
   // Bodies are read before the signature can be checked: bound them first.
-  app.use(
-    "/v1/*",
-    bodyLimit({
-      maxSize: MAX_BODY_BYTES,
-      onError: (c) => {
-        runner.metrics.errors.inc({ kind: "bad_request" });
-        return c.json(openAiError(413, `Request body over ${MAX_BODY_BYTES} bytes.`), 413);
-      },
-    }),
-  );
+  for (const version of PROTOCOL_VERSIONS) {
+    app.use(
+      `/v${version}/*`,
+      bodyLimit({
+        maxSize: MAX_BODY_BYTES,
+        onError: (c) => {
+          const message = `Request body over ${MAX_BODY_BYTES} bytes.`;
+          failed(new RunnerError("bad_request", message)); // a bad request, answered as 413
+          return c.json(openAiError(413, message), 413);
+        },
+      }),
+    );
+  }
 
-  for (const kind of Object.keys(POOL_PATHS) as JobKind[]) {
-    app.post(POOL_PATHS[kind], async (c) => {
-      const body = await c.req.text();
-      const url = new URL(c.req.url);
-      const verdict = await verifyRequest(
-        options.secret,
-        { method: "POST", path: url.pathname + url.search, body },
-        c.req.raw.headers,
-        { replayGuard },
-      );
-      if (!verdict.ok) {
-        runner.metrics.errors.inc({ kind: "unauthorized" });
-        throw new RunnerError("unauthorized", `Request signature refused: ${verdict.reason}.`);
-      }
-      let json: unknown;
-      try {
-        json = JSON.parse(body);
-      } catch {
-        runner.metrics.errors.inc({ kind: "bad_request" });
-        throw new RunnerError("bad_request", "The request body is not valid JSON.");
-      }
-      const parsed = schemas[kind].safeParse(json);
-      if (!parsed.success) {
-        runner.metrics.errors.inc({ kind: "bad_request" });
-        return c.json(openAiErrorFromZod(parsed.error), 400);
-      }
-      const job = { kind, request: parsed.data } as JobRequest;
-      const wantsStream = (c.req.header("accept") ?? "").includes("text/event-stream");
-      if (!wantsStream) {
-        return c.json(await runner.submit(job, { signal: c.req.raw.signal }));
-      }
-      try {
-        runner.check(job);
-      } catch (error) {
-        if (error instanceof RunnerError) runner.metrics.errors.inc({ kind: error.kind });
-        throw error;
-      }
-      return streamSSE(c, async (stream) => {
-        const abort = new AbortController();
-        stream.onAbort(() => abort.abort());
-        c.req.raw.signal.addEventListener("abort", () => abort.abort());
-        // Progress callbacks are synchronous; chain the writes so events stay in order.
-        let writes = Promise.resolve();
-        const send = (event: string, data: unknown) => {
-          writes = writes.then(() => stream.writeSSE({ event, data: JSON.stringify(data) }));
-          return writes;
-        };
-        try {
-          const result = await runner.submit(job, {
-            signal: abort.signal,
-            onProgress: (p: PoolProgressEvent) => void send("progress", p),
-            onPartial: (p: PoolPartialImage) => void send("partial", p),
-          });
-          await send("result", result);
-        } catch (error) {
-          await send("error", asRunnerError(error).toOpenAi());
-        }
-      });
+  /** Verifies, parses and validates a job request: the one check before admission. */
+  async function poolRequestOf(c: Context, operation: Operation): Promise<PoolRequest> {
+    const body = await c.req.text();
+    const url = new URL(c.req.url);
+    const verdict = await verifyRequest(
+      options.secrets,
+      { method: "POST", path: url.pathname + url.search, body },
+      c.req.raw.headers,
+      { replayGuard },
+    );
+    if (!verdict.ok) {
+      throw new RunnerError("unauthorized", `Request signature refused: ${verdict.reason}.`);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(body);
+    } catch {
+      throw new RunnerError("bad_request", "The request body is not valid JSON.");
+    }
+    const parsed = poolRequestSchemas[operation].safeParse(json);
+    if (!parsed.success) throw RunnerError.fromZod(parsed.error);
+    return { operation, request: parsed.data } as PoolRequest;
+  }
+
+  const logJob = (
+    job: PoolRequest,
+    protocol: ProtocolVersion,
+    started: number,
+    error?: RunnerError,
+  ) =>
+    options.logJob?.({
+      msg: "job",
+      operation: job.operation,
+      protocol,
+      cache_key: job.request.cache_key ?? null,
+      bundle: job.request.bundle,
+      images: imageCountOf(job),
+      status: error?.status ?? 200,
+      error: error?.kind ?? null,
+      duration_ms: Math.round(performance.now() - started),
     });
+
+  for (const version of PROTOCOL_VERSIONS) {
+    for (const operation of OPERATIONS) {
+      app.post(poolPathOf(operation, version), async (c) => {
+        const job = await poolRequestOf(c, operation);
+        const started = performance.now();
+        const admitted = runner.admit(job);
+        const wantsStream = (c.req.header("accept") ?? "").includes("text/event-stream");
+        if (!wantsStream) {
+          try {
+            const rendered = await runner.run(admitted, { signal: c.req.raw.signal });
+            logJob(job, version, started);
+            return c.json(poolResponseIn(version, rendered));
+          } catch (error) {
+            logJob(job, version, started, asRunnerError(error));
+            throw error;
+          }
+        }
+        return streamSSE(c, async (stream) => {
+          const abort = new AbortController();
+          stream.onAbort(() => abort.abort());
+          c.req.raw.signal.addEventListener("abort", () => abort.abort());
+          // Progress callbacks are synchronous; chain the writes so events stay in order.
+          let writes = Promise.resolve();
+          const send = (event: string, data: unknown) => {
+            writes = writes.then(() => stream.writeSSE({ event, data: JSON.stringify(data) }));
+            return writes;
+          };
+          try {
+            const rendered = await runner.run(admitted, {
+              signal: abort.signal,
+              onProgress: (p: PoolProgressEvent) => void send("progress", p),
+              onPartial: (p: PoolPartialImage) => void send("partial", p),
+            });
+            logJob(job, version, started);
+            await send("result", poolResponseIn(version, rendered));
+          } catch (error) {
+            const known = asRunnerError(error);
+            failed(known);
+            logJob(job, version, started, known);
+            await send("error", known.toOpenAi());
+          }
+        });
+      });
+    }
   }
   return app;
 }

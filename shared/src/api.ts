@@ -1,6 +1,6 @@
-// Contract 1: the public, OpenAI-Images-compatible API, plus our extensions (seed, guidance,
-// steps, interpolation, text diffs, async jobs). The edge validates with these; the OpenAPI
-// document and the playground are derived from them.
+// Contract 1 (docs/ARCHITECTURE.md): the public, OpenAI-Images-compatible API, plus our extensions
+// (seed, guidance, steps, interpolation, text diffs, async jobs). The edge validates with these;
+// the OpenAPI document and the playground are derived from them.
 import { z } from "zod";
 import { samplerNameSchema } from "./manifest.ts";
 

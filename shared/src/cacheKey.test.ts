@@ -20,7 +20,7 @@ const base: CacheKeyInput = {
   },
 };
 
-describe("cacheKey (Contract 2)", () => {
+describe("cacheKey (Contract 2, docs/ARCHITECTURE.md)", () => {
   it("matches the golden vectors that pin its format", async () => {
     // A change here orphans every cached image in R2: bump CACHE_KEY_VERSION instead.
     // The values were computed independently with Python (json.dumps(separators=(",", ":"))

@@ -1,5 +1,5 @@
-// Contract 2: the cache key. Changing this format orphans every cached image, so golden
-// vectors in cacheKey.test.ts pin it.
+// Contract 2 (docs/ARCHITECTURE.md): the cache key. Changing this format orphans every cached
+// image, so golden vectors in cacheKey.test.ts pin it.
 import { sha256Hex } from "./bytes.ts";
 
 export const CACHE_KEY_VERSION = "unclip-cache/1";

@@ -67,7 +67,7 @@ export const exampleManifest = {
   },
 };
 
-describe("bundle manifest schema (Contract 4)", () => {
+describe("bundle manifest schema (Contract 4, docs/ARCHITECTURE.md)", () => {
   it("accepts a complete manifest and derives id and native resolution", () => {
     const manifest = bundleManifestSchema.parse(exampleManifest);
     expect(bundleIdOf(manifest)).toBe("shapes-tiny@2026.11.26");

@@ -1,5 +1,6 @@
-// Contract 4: the model bundle manifest. Written by training/export_bundle.py, read by the
-// gpu-runner (to load and check the ONNX graphs) and by the edge (tokenizer, sizes, defaults).
+// Contract 4 (docs/ARCHITECTURE.md): the model bundle manifest. Written by
+// training/export_bundle.py, read by the gpu-runner (to load and check the ONNX graphs) and by
+// the edge (tokenizer, sizes, defaults).
 import { z } from "zod";
 
 const sha256Hex = z.string().regex(/^[0-9a-f]{64}$/, "must be a lowercase hex sha256");

@@ -14,7 +14,7 @@ const req = { method: "POST", path: "/v1/generate", body: '{"prompt":"a red circ
 const now = 1_780_000_000_000;
 const asHeaders = (h: Record<string, string>) => new Headers(h);
 
-describe("request signing (Contract 3)", () => {
+describe("request signing (Contract 3, docs/ARCHITECTURE.md)", () => {
   it("matches the golden signature that pins the canonical string", async () => {
     // Computed independently with Python hmac/hashlib over "POST\n/v1/generate\n<ts>\n<sha256(body)>".
     expect(await signatureFor(secret, req, now)).toBe(
@@ -44,6 +44,32 @@ describe("request signing (Contract 3)", () => {
         reason: "bad signature",
       });
     }
+  });
+
+  it("accepts the current and the previous secret during a rotation, and no third one", async () => {
+    const rotation = ["new-secret", secret];
+    const signedBefore = asHeaders(await signRequest(secret, req, now));
+    const signedAfter = asHeaders(await signRequest("new-secret", req, now));
+    expect(await verifyRequest(rotation, req, signedBefore, { now })).toEqual({ ok: true });
+    expect(await verifyRequest(rotation, req, signedAfter, { now })).toEqual({ ok: true });
+    const signedElsewhere = asHeaders(await signRequest("third-secret", req, now));
+    expect(await verifyRequest(rotation, req, signedElsewhere, { now })).toEqual({
+      ok: false,
+      reason: "bad signature",
+    });
+    // Once the rotation is over, the previous secret is refused.
+    expect((await verifyRequest(["new-secret"], req, signedBefore, { now })).ok).toBe(false);
+  });
+
+  it("refuses a replay signed with the previous secret as it does one signed with the current", async () => {
+    const replayGuard = new ReplayGuard();
+    const headers = asHeaders(await signRequest(secret, req, now));
+    const rotation = ["new-secret", secret];
+    expect(await verifyRequest(rotation, req, headers, { now, replayGuard })).toEqual({ ok: true });
+    expect(await verifyRequest(rotation, req, headers, { now, replayGuard })).toEqual({
+      ok: false,
+      reason: "replayed request",
+    });
   });
 
   it("refuses stale and future timestamps outside the window, and malformed ones", async () => {

@@ -1,5 +1,5 @@
-// Contract 3's request signing: HMAC-SHA256 over method, path, timestamp and the body's
-// sha256, with WebCrypto so the Worker and the Node runner run this same code.
+// Request signing of Contract 3 (docs/ARCHITECTURE.md): HMAC-SHA256 over method, path, timestamp
+// and the body's sha256, with WebCrypto so the Worker and the Node runner run this same code.
 import { constantTimeEqual, sha256Hex, toHex, utf8 } from "./bytes.ts";
 
 export const SIGNATURE_HEADER = "x-unclip-signature";
@@ -86,8 +86,13 @@ export interface VerifyOptions {
   replayGuard?: ReplayGuard;
 }
 
+/**
+ * Checks a signed request. `secrets` lists the current secret first and, during a rotation,
+ * the previous one: a request signed with either is accepted, so requests signed before the
+ * signer switched still pass (infra/DEPLOY.md, "Rotating the pool secret").
+ */
 export async function verifyRequest(
-  secret: string,
+  secrets: string | readonly string[],
   req: SignableRequest,
   headers: { get(name: string): string | null },
   options: VerifyOptions = {},
@@ -100,10 +105,14 @@ export async function verifyRequest(
   if (!/^\d{1,16}$/.test(stamp)) return { ok: false, reason: "malformed timestamp" };
   const timestamp = Number(stamp);
   if (Math.abs(now - timestamp) > windowMs) return { ok: false, reason: "stale timestamp" };
-  const expected = await signatureFor(secret, req, timestamp);
-  if (!constantTimeEqual(signature.toLowerCase(), expected))
-    return { ok: false, reason: "bad signature" };
-  if (options.replayGuard && !options.replayGuard.claim(expected, now)) {
+  const presented = signature.toLowerCase();
+  let matched: string | undefined;
+  for (const secret of typeof secrets === "string" ? [secrets] : secrets) {
+    const expected = await signatureFor(secret, req, timestamp);
+    if (constantTimeEqual(presented, expected)) matched = expected;
+  }
+  if (matched === undefined) return { ok: false, reason: "bad signature" };
+  if (options.replayGuard && !options.replayGuard.claim(matched, now)) {
     return { ok: false, reason: "replayed request" };
   }
   return { ok: true };

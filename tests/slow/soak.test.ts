@@ -1,7 +1,7 @@
 // Soak: 1,000 images from one runner process on the tiny bundle (signed protocol requests,
 // 4 in flight). The runner's resident memory after warm-up must grow by less than 10 %.
 
-import { POOL_PATHS, signRequest } from "@unclip/shared";
+import { poolPathOf, signRequest } from "@unclip/shared";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   freePort,
@@ -46,10 +46,10 @@ async function generate(seed: number): Promise<void> {
   });
   const headers = await signRequest(LOCAL_POOL_SECRET, {
     method: "POST",
-    path: POOL_PATHS.generate,
+    path: poolPathOf("generation"),
     body,
   });
-  const res = await fetch(`${runner.url}${POOL_PATHS.generate}`, {
+  const res = await fetch(`${runner.url}${poolPathOf("generation")}`, {
     method: "POST",
     headers: { ...headers, "content-type": "application/json" },
     body,

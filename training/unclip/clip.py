@@ -72,8 +72,10 @@ class CLIP(nn.Module):
 
     def loss(self, image, input_ids, same=None):
         """Symmetric InfoNCE. `same` (B, B) bool marks pairs with identical captions (not negatives)."""
-        ie = self.encode_image(image)
-        te, _ = self.encode_text(input_ids)
+        return self.contrastive(self.encode_image(image), self.encode_text(input_ids)[0], same)
+
+    def contrastive(self, ie, te, same=None):
+        """`loss` on embeddings already computed: ie, te (B, D) unit norm."""
         logits = self.logit_scale.exp().clamp(max=100) * ie @ te.t()  # (B, B)
         if same is not None:
             eye = torch.eye(len(ie), dtype=torch.bool, device=ie.device)

@@ -3,9 +3,10 @@ training/rasterize_emoji.ts, with captions as people write them.
 
 Concepts and words come from emojibase-data (CLDR names, tags). A concept is an emoji without
 its skin tone, so the six tones of a hand are one concept and sampling by concept keeps people
-from drowning objects and animals. The two CC BY-SA sets (OpenMoji, EmojiOne v1) never train
-the generator: ShareAlike could bind the shipped weights, so they train only the independent
-judge (training/judge.py), which is why it has never seen the generator's images.
+from drowning objects and animals. JUDGE_SETS never train the generator: the two CC BY-SA sets
+(OpenMoji, EmojiOne v1), because ShareAlike could bind the shipped weights, and three sets whose
+style the generator does not draw (Fluent 3D, Fluent High Contrast, EmojiOne Monotone). They
+train only the independent judge (training/judge.py), which never sees the generator's images.
 """
 import json
 import os
@@ -25,8 +26,21 @@ STYLES = {
     "streamline-emojis": ("streamline", "Streamline Emojis", "CC-BY-4.0", "Streamline", "https://github.com/webalys-hq/streamline-vectors"),
     "openmoji": ("openmoji", "OpenMoji", "CC-BY-SA-4.0", "OpenMoji / HfG Schwäbisch Gmünd", "https://github.com/hfg-gmuend/openmoji"),
     "emojione-v1": ("emojione classic", "EmojiOne v1", "CC-BY-SA-4.0", "Emoji One", "https://github.com/joypixels/emojione-legacy"),
+    "fluent-emoji": ("fluent 3d", "Fluent Emoji (3D colour)", "MIT", "Microsoft Corporation", "https://github.com/microsoft/fluentui-emoji"),
+    "fluent-emoji-high-contrast": ("fluent high contrast", "Fluent Emoji High Contrast", "MIT", "Microsoft Corporation", "https://github.com/microsoft/fluentui-emoji"),
+    "emojione-monotone": ("emojione monotone", "Emoji One (Monotone)", "CC-BY-4.0", "Emoji One", "https://github.com/EmojiTwo/emojitwo"),
 }
-JUDGE_SETS = ("openmoji", "emojione-v1")  # ShareAlike: judge only, never the generator
+# Sets that train only the judge, never the generator, and why:
+JUDGE_ONLY_BECAUSE = {
+    "openmoji": "licence: CC BY-SA (ShareAlike could bind weights trained on it)",
+    "emojione-v1": "licence: CC BY-SA (ShareAlike could bind weights trained on it)",
+    # style: the generator draws flat colour emoji; these are outside that style, so they add
+    # nothing it should imitate, while they teach the judge shapes apart from one palette
+    "fluent-emoji": "style: shaded pseudo-3D renders with gradients, not the flat vector look the generator draws",
+    "fluent-emoji-high-contrast": "style: black-and-white line art, no colour",
+    "emojione-monotone": "style: black-and-white silhouettes, no colour",
+}
+JUDGE_SETS = tuple(JUDGE_ONLY_BECAUSE)  # judge only, never the generator
 GENERATOR_SETS = tuple(s for s in STYLES if s not in JUDGE_SETS)
 UNSEEN_STYLE = "twemoji"  # held-out (concept, twemoji) pairs: the never-seen split
 
@@ -37,6 +51,8 @@ def _source(set_name: str, role: str) -> dict:
              "MIT": "permissive; weights ship with this attribution and the licence named",
              "CC-BY-4.0": "if weights are adapted material, CC BY requires this attribution, which the manifest and model card give",
              "CC-BY-SA-4.0": "ShareAlike could bind weights trained on it, so it trains only the evaluation judge (not shipped)"}[spdx]
+    if set_name in JUDGE_SETS:
+        bears = f"judge only ({JUDGE_ONLY_BECAUSE[set_name]}); the judge is not shipped"
     return {"name": f"{title} (npm @iconify-json/{set_name})", "license": spdx,
             "attribution": f"{title} by {author}, licensed under {spdx}; rasterized with resvg. {role}; {bears}",
             "url": url}

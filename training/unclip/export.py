@@ -1,6 +1,6 @@
-"""Export a trained run directory as a model bundle (Contract 4): ONNX graphs with a dynamic
-batch dimension, manifest.json with sha256s, tokenizer.json, and (for test bundles) golden
-files that the TypeScript parity tests replay: parity.json, sampler.json, tokens.json."""
+"""Export a trained run directory as a model bundle (Contract 4, docs/ARCHITECTURE.md): ONNX
+graphs with a dynamic batch dimension, manifest.json with sha256s, tokenizer.json, and (for test
+bundles) golden files that the TypeScript parity tests replay: parity.json, sampler.json, tokens.json."""
 import hashlib
 import json
 import math

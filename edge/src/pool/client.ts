@@ -1,6 +1,8 @@
-// The GPU pool client (Contract 3): signed requests spread over the runners of POOL_URL, one
+// The GPU pool client (Contract 3, docs/ARCHITECTURE.md): signed requests spread over the runners of POOL_URL, one
 // deadline for the whole call, retries with jitter on connection failures and 503s (honouring
 // retry-after), and a clear 503 + retry-after to the client when the pool cannot answer.
+// It speaks the current protocol version, and the previous one to a runner that answers 404
+// to the current version's path: a runner not yet upgraded during a rolling deploy.
 import {
   type ErrorStatus,
   type Operation,
@@ -9,6 +11,8 @@ import {
   type PoolProgressEvent,
   type PoolResponse,
   poolPartialImageSchema,
+  PROTOCOL_VERSIONS,
+  poolPathOf,
   poolProgressEventSchema,
   poolResponseSchema,
   signRequest,
@@ -16,7 +20,7 @@ import {
 import { configOf } from "../config.ts";
 import { ApiError } from "../errors.ts";
 import { parseServerSentEvents } from "../http/sse.ts";
-import { type PoolPayload, poolPathOf } from "./wire.ts";
+import type { PoolPayload } from "./wire.ts";
 
 export interface PoolCallOptions {
   /** Ask the runner for server-sent progress events and report each one here. */
@@ -58,6 +62,9 @@ class RetryableFailure {
   ) {}
 }
 
+/** The runner has no route for the path: it speaks an older protocol version. */
+class UnknownPath extends RetryableFailure {}
+
 function unavailable(message: string, retryAfterS: number): ApiError {
   return new ApiError(503, message, null, "pool_unavailable", {
     "retry-after": String(Math.max(1, Math.ceil(retryAfterS))),
@@ -73,7 +80,6 @@ export async function callPool(
   const config = configOf(env);
   const now = options.now ?? Date.now;
   const sleep = options.sleep ?? sleepFor;
-  const path = poolPathOf(operation);
   const deadline = now() + config.POOL_TIMEOUT_MS;
   const body = JSON.stringify({ ...payload, deadline });
   const runners = config.POOL_URL;
@@ -92,7 +98,13 @@ export async function callPool(
     }
     const remaining = deadline - now();
     if (remaining <= 0) break;
-    const outcome = await attemptOnce(runner, path, body, remaining, config.POOL_SECRET, options);
+    let outcome: PoolResponse | RetryableFailure = new UnknownPath("no version was tried");
+    for (const version of PROTOCOL_VERSIONS) {
+      const path = poolPathOf(operation, version);
+      const timeoutMs = Math.max(1, deadline - now());
+      outcome = await attemptOnce(runner, path, body, timeoutMs, config.POOL_SECRET, options);
+      if (!(outcome instanceof UnknownPath)) break;
+    }
     if (!(outcome instanceof RetryableFailure)) return outcome;
     lastFailure = outcome.reason;
     if (outcome.retryAfterMs !== undefined) {
@@ -183,6 +195,8 @@ async function failureOf(response: Response, runner: string): Promise<RetryableF
         null,
         "pool_misconfigured",
       );
+    case 404:
+      return new UnknownPath(`${runner} answered 404 (a protocol version it does not speak)`);
     case 409:
       return new RetryableFailure(`${runner} serves another bundle: ${detail}`, retryAfter);
     default:

@@ -1,7 +1,7 @@
-// Render jobs: what the edge asks the pool to render for one request. Every default is
-// resolved (steps and guidance from the manifest, size, the seed derived from the key) before
-// the Contract 2 key is computed, so the key covers exactly what the pool renders. Image i of
-// a job is the R2 object `<key>/<i>.png`. One builder, `renderJobFor`, serves all operations.
+// Render jobs: what the edge asks the pool to render for one request. Every default is resolved
+// (steps and guidance from the manifest, size, the seed derived from the key) before the Contract 2
+// key (docs/ARCHITECTURE.md) is computed, so the key covers exactly what the pool renders. Image i
+// of a job is the R2 object `<key>/<i>.png`. One builder, `renderJobFor`, serves all operations.
 import {
   base64FromBytes,
   type EditFields,

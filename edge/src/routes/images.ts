@@ -9,7 +9,7 @@ import { ApiError } from "../errors.ts";
 import { endpoint } from "../http/endpoint.ts";
 import { errorResponses } from "../http/openapi.ts";
 import { CONTENT_TYPES, type OutputEncoding } from "../images/encode.ts";
-import { grantsObject } from "../storage/signedUrl.ts";
+import { grantsObject, imageUrlSecretsOf } from "../storage/signedUrl.ts";
 import { encodedImage, parseVariantFile, variantName } from "../storage/variants.ts";
 
 /** The entity tags of an If-None-Match header ("*" matches any), weak prefixes dropped. */
@@ -43,7 +43,7 @@ export interface ImageRequest {
 export async function servedImage(request: ImageRequest, env: Env): Promise<Response> {
   const name = variantName(request.key, request.index, request.encoding);
   const now = Date.now();
-  if (!(await grantsObject(configOf(env).IMAGE_URL_SECRET, name, request, now))) {
+  if (!(await grantsObject(imageUrlSecretsOf(configOf(env)), name, request, now))) {
     throw invalidImageUrl();
   }
   // A signed URL for an object that is gone (never for one that never was: the edge signs

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { grantQuery, grantsObject, signImageObject } from "./signedUrl.ts";
+import { grantQuery, grantsObject, imageUrlSecretsOf, signImageObject } from "./signedUrl.ts";
 
 const SECRET = "test-image-url-secret";
 const NAME = `${"ab".repeat(32)}/0.png`;
@@ -46,5 +46,26 @@ describe("signed image URLs", () => {
     ]) {
       expect(await grantsObject(SECRET, NAME, bad, NOW)).toBe(false);
     }
+  });
+
+  it("accepts URLs signed with the previous secret during a rotation, and only then", async () => {
+    const NEW_SECRET = "a-new-image-url-secret";
+    const before = query(await signImageObject(SECRET, NAME, 3600, NOW));
+    const after = query(await signImageObject(NEW_SECRET, NAME, 3600, NOW));
+    const rotating = imageUrlSecretsOf({
+      IMAGE_URL_SECRET: NEW_SECRET,
+      IMAGE_URL_SECRET_PREVIOUS: SECRET,
+    });
+    expect(rotating).toEqual([NEW_SECRET, SECRET]);
+    expect(await grantsObject(rotating, NAME, before, NOW)).toBe(true);
+    expect(await grantsObject(rotating, NAME, after, NOW)).toBe(true);
+    // The previous secret does not extend a URL's life, and grants no other object.
+    expect(await grantsObject(rotating, NAME, before, NOW + 3600_000)).toBe(false);
+    expect(await grantsObject(rotating, `${"cd".repeat(32)}/0.png`, before, NOW)).toBe(false);
+    // Once the previous secret is dropped, its URLs are refused.
+    const rotated = imageUrlSecretsOf({ IMAGE_URL_SECRET: NEW_SECRET });
+    expect(rotated).toEqual([NEW_SECRET]);
+    expect(await grantsObject(rotated, NAME, before, NOW)).toBe(false);
+    expect(await grantsObject(rotated, NAME, after, NOW)).toBe(true);
   });
 });

@@ -2,6 +2,8 @@
 // object stays content-addressed and shared by the cache; what the URL grants is one hour
 // (IMAGE_URL_TTL_SECONDS) of reading it, so knowing a prompt's cache key is not enough.
 // Pure WebCrypto over shared/'s HMAC, so Node tests can sign URLs the same way.
+// URLs are signed with the current IMAGE_URL_SECRET and accepted under it or, during a
+// rotation, under IMAGE_URL_SECRET_PREVIOUS, so URLs handed out before it keep working.
 import { constantTimeEqual, hmacSha256Hex } from "@unclip/shared";
 
 export interface ImageUrlGrant {
@@ -10,7 +12,10 @@ export interface ImageUrlGrant {
   signature: string;
 }
 
-/** Domain-separated from Contract 3's request signatures, in case a secret is ever reused. */
+/**
+ * Domain-separated from the pool requests' signatures (Contract 3, docs/ARCHITECTURE.md), in
+ * case a secret is ever reused.
+ */
 function signedText(objectName: string, expires: number): string {
   return `unclip-image-url-v1\n${objectName}\n${expires}`;
 }
@@ -30,12 +35,22 @@ export function grantQuery(grant: ImageUrlGrant): string {
   return `expires=${grant.expires}&signature=${grant.signature}`;
 }
 
+/** The secrets a URL may be signed with: the current one, then the previous one if rotating. */
+export function imageUrlSecretsOf(config: {
+  IMAGE_URL_SECRET: string;
+  IMAGE_URL_SECRET_PREVIOUS?: string;
+}): string[] {
+  const previous = config.IMAGE_URL_SECRET_PREVIOUS;
+  return previous === undefined ? [config.IMAGE_URL_SECRET] : [config.IMAGE_URL_SECRET, previous];
+}
+
 /**
- * True when the URL's query grants `objectName` now. Checked before storage is touched, so a
- * refusal takes the same path (and time) whether or not the object exists.
+ * True when the URL's query grants `objectName` now, under any of `secrets`. Checked before
+ * storage is touched, so a refusal takes the same path (and time) whether or not the object
+ * exists; every secret is tried, so the time does not say which one matched either.
  */
 export async function grantsObject(
-  secret: string,
+  secrets: string | readonly string[],
   objectName: string,
   query: { expires?: string; signature?: string },
   nowMs: number = Date.now(),
@@ -43,6 +58,10 @@ export async function grantsObject(
   const { expires, signature } = query;
   if (!expires || !signature || !/^[0-9]{1,12}$/.test(expires)) return false;
   if (!/^[0-9a-f]{64}$/.test(signature)) return false;
-  const expected = await hmacSha256Hex(secret, signedText(objectName, Number(expires)));
-  return constantTimeEqual(signature, expected) && Number(expires) * 1000 > nowMs;
+  let signed = false;
+  for (const secret of typeof secrets === "string" ? [secrets] : secrets) {
+    const expected = await hmacSha256Hex(secret, signedText(objectName, Number(expires)));
+    if (constantTimeEqual(signature, expected)) signed = true;
+  }
+  return signed && Number(expires) * 1000 > nowMs;
 }

@@ -1,6 +1,6 @@
-// Loads one model bundle (Contract 4): validates the manifest, checks every file's sha256,
-// creates one onnxruntime session per graph and checks its inputs/outputs against the
-// manifest. Any mismatch refuses the bundle with one error that lists them all.
+// Loads one model bundle (Contract 4, docs/ARCHITECTURE.md): validates the manifest, checks every
+// file's sha256, creates one onnxruntime session per graph and checks its inputs/outputs against
+// the manifest. Any mismatch refuses the bundle with one error that lists them all.
 import { readFile } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import {

@@ -1,7 +1,7 @@
 import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { RunnerError } from "../errors.ts";
-import { hasTinyBundle, TINY_BUNDLE_DIR } from "../testing/tinyBundle.ts";
+import { TINY_BUNDLE_DIR } from "../testing/tinyBundle.ts";
 import { loadBundle, readManifest } from "./load.ts";
 import { CPU_PROVIDER, placementOf, placementProblems } from "./placement.ts";
 import { probePlacement } from "./session.ts";
@@ -51,7 +51,7 @@ describe("placementOf / placementProblems", () => {
   });
 });
 
-describe.skipIf(!hasTinyBundle)("placement of the real tiny graphs", () => {
+describe("placement of the real tiny graphs", () => {
   it("reads every node of a CPU run from onnxruntime's profile, and a GPU requirement refuses it", async () => {
     const manifest = await readManifest(TINY_BUNDLE_DIR);
     for (const stage of [manifest.stages.text_encoder, manifest.stages.decoder]) {

@@ -1,5 +1,5 @@
 // One ONNX graph of the bundle behind a small interface: feeds of flat typed arrays in, float32
-// outputs out. The scheduler and pipeline only see this, so tests can swap in fakes.
+// outputs out. The batcher and pipeline only see this, so tests can swap in fakes.
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";

@@ -1,9 +1,9 @@
-// One sample being denoised by one diffusion stage, as a work item for the batch scheduler:
+// One sample being denoised by one diffusion stage, as a work item for the batcher:
 // each call it offers x_t and its own timestep (plus the unconditional row when guided), and
 // on the outputs it applies guidance and one step of its sampler (DDIM or DPM-Solver++(2M)).
-// The denoising loop is this item passing through the scheduler once per timestep.
+// The denoising loop is this item passing through the batcher once per timestep.
 import type { PredictionType, SamplerName } from "@unclip/shared";
-import type { FeedRow, JobContext, WorkItem } from "../batching/scheduler.ts";
+import type { BatchedJob, FeedRow, WorkItem } from "../batching/batcher.ts";
 import { gaussianNoise } from "../noise.ts";
 import { guide } from "../scheduler/ddim.ts";
 import {
@@ -26,13 +26,13 @@ export interface DiffusionProcess {
   clipX0: boolean;
   /** NOISE_STAGE code of this stage's noise stream. */
   noiseStage: number;
-  /** Name of the prediction output (Contract 4: "pred"). */
+  /** Name of the prediction output (Contract 4 in docs/ARCHITECTURE.md: "pred"). */
   output: string;
 }
 
 export interface DiffusionSampleInit {
   process: DiffusionProcess;
-  job: JobContext;
+  job: BatchedJob;
   /** Initial noise x_T (copied, never mutated). */
   x: Float32Array;
   sampler: SamplerName;
@@ -66,7 +66,7 @@ export interface DiffusionSampleInit {
 
 export class DiffusionSample implements WorkItem {
   readonly stage: string;
-  readonly job: JobContext;
+  readonly job: BatchedJob;
   readonly timesteps: number[];
   private readonly trajectory: Trajectory;
   private x: Float32Array;
@@ -159,7 +159,7 @@ export class EncoderCall implements WorkItem {
   outputs: Record<string, Float32Array>[] = [];
   constructor(
     readonly stage: string,
-    readonly job: JobContext,
+    readonly job: BatchedJob,
     private readonly feeds: FeedRow[],
   ) {}
   rows(): FeedRow[] {

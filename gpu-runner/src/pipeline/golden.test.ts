@@ -1,14 +1,13 @@
-// The full denoising loop (DiffusionSample through the batch scheduler and onnxruntime)
+// The full denoising loop (DiffusionSample through the batcher and onnxruntime)
 // against the Python sampler's golden run in models/tiny-test/golden/sampler.json.
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BatchScheduler } from "../batching/scheduler.ts";
+import { Batcher } from "../batching/batcher.ts";
 import { type LoadedBundle, loadBundle } from "../bundle/load.ts";
 import { NOISE_STAGE } from "../noise.ts";
 import { alphasCumprodFor, respacedTimesteps } from "../scheduler/schedule.ts";
 import {
   type GoldenTensor,
   goldenRow,
-  hasTinyBundle,
   maxAbsDiff,
   readGolden,
   TINY_BUNDLE_DIR,
@@ -42,7 +41,7 @@ interface GoldenSampler {
 // onnxruntime and PyTorch differ by ~1e-6 per call; a few guided steps amplify it.
 const LOOP_TOLERANCE = 2e-3;
 
-describe.skipIf(!hasTinyBundle)("DDIM loop against the PyTorch golden run", () => {
+describe("DDIM loop against the PyTorch golden run", () => {
   let bundle: LoadedBundle;
   let golden: GoldenSampler;
   beforeAll(async () => {
@@ -61,7 +60,7 @@ describe.skipIf(!hasTinyBundle)("DDIM loop against the PyTorch golden run", () =
 
   async function runLoop(stage: "prior" | "decoder", loop: GoldenLoop): Promise<Float32Array[]> {
     const session = stage === "prior" ? bundle.sessions.prior : bundle.sessions.decoder;
-    const scheduler = new BatchScheduler(new Map([[stage, session]]), 16);
+    const batcher = new Batcher(new Map([[stage, session]]), 16);
     const job = { id: "golden", deadline: Number.POSITIVE_INFINITY };
     const batch = loop.x_T.shape[0];
     const samples = Array.from({ length: batch }, (_, r) => {
@@ -93,7 +92,7 @@ describe.skipIf(!hasTinyBundle)("DDIM loop against the PyTorch golden run", () =
         stepNoise: (step) => goldenRow(loop.noises[step], r),
       });
     });
-    await Promise.all(samples.map((s) => scheduler.submit(s)));
+    await Promise.all(samples.map((s) => batcher.submit(s)));
     return samples.map((s) => s.sample);
   }
 

@@ -6,7 +6,7 @@ import type { RunnerError } from "../errors.ts";
 import { RunnerMetrics } from "../metrics.ts";
 import { Runner } from "../runner.ts";
 import { generateRequest } from "../testing/requests.ts";
-import { hasTinyBundle, TINY_BUNDLE_DIR } from "../testing/tinyBundle.ts";
+import { TINY_BUNDLE_DIR } from "../testing/tinyBundle.ts";
 import { compositeKept, editInputFrom, knownRegionAt, maskedSampling } from "./inpaint.ts";
 
 /** A side×side RGBA PNG: a colour gradient, alpha 0 inside the square [lo, hi)² when `hole`. */
@@ -114,7 +114,7 @@ describe("compositeKept", () => {
   });
 });
 
-describe.skipIf(!hasTinyBundle)("edits with onnxruntime (tiny bundle)", () => {
+describe("edits with onnxruntime (tiny bundle)", () => {
   let bundle: LoadedBundle;
   beforeAll(async () => {
     bundle = await loadBundle(TINY_BUNDLE_DIR, { providers: ["cpu"], intraOpThreads: 1 });
@@ -139,7 +139,7 @@ describe.skipIf(!hasTinyBundle)("edits with onnxruntime (tiny bundle)", () => {
       }),
       image_b64: base64FromBytes(image),
     };
-    const result = await runner.submit({ kind: "edits", request });
+    const result = await runner.submit({ operation: "edit", request });
     expect(result.images).toHaveLength(2);
     const source = decode(image).data;
     for (const out of result.images) {

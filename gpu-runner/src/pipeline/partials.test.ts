@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LoadedBundle, loadBundle } from "../bundle/load.ts";
 import { generateRequest } from "../testing/requests.ts";
 import { testRunner } from "../testing/runner.ts";
-import { hasTinyBundle, TINY_BUNDLE_DIR } from "../testing/tinyBundle.ts";
+import { TINY_BUNDLE_DIR } from "../testing/tinyBundle.ts";
 import { partialSchedule } from "./partials.ts";
 
 /** The schedule as [stage, call, partial index] triples, in order. */
@@ -42,7 +42,7 @@ describe("partial image schedule", () => {
   });
 });
 
-describe.skipIf(!hasTinyBundle)("partial images from the tiny bundle", () => {
+describe("partial images from the tiny bundle", () => {
   let bundle: LoadedBundle;
   beforeAll(async () => {
     bundle = await loadBundle(TINY_BUNDLE_DIR, { providers: ["cpu"], intraOpThreads: 1 });
@@ -64,7 +64,7 @@ describe.skipIf(!hasTinyBundle)("partial images from the tiny bundle", () => {
     const runner = runnerFor(bundle);
     const seen: (PoolPartialImage | "result")[] = [];
     const result = await runner.submit(
-      { kind: "generate", request: request({ partial_images: 3 }) },
+      { operation: "generation", request: request({ partial_images: 3 }) },
       { onPartial: (p) => seen.push(p) },
     );
     seen.push("result");
@@ -86,9 +86,9 @@ describe.skipIf(!hasTinyBundle)("partial images from the tiny bundle", () => {
 
   it("leaves the final image exactly as without partials", async () => {
     const runner = runnerFor(bundle);
-    const plain = await runner.submit({ kind: "generate", request: request() });
+    const plain = await runner.submit({ operation: "generation", request: request() });
     const streamed = await runner.submit(
-      { kind: "generate", request: request({ partial_images: 2 }) },
+      { operation: "generation", request: request({ partial_images: 2 }) },
       { onPartial: () => {} },
     );
     expect(streamed.images[0].sha256).toBe(plain.images[0].sha256);
@@ -98,11 +98,11 @@ describe.skipIf(!hasTinyBundle)("partial images from the tiny bundle", () => {
     const runner = runnerFor(bundle);
     const seen: PoolPartialImage[] = [];
     await runner.submit(
-      { kind: "generate", request: request({ partial_images: 2 }) },
+      { operation: "generation", request: request({ partial_images: 2 }) },
       { onProgress: () => {} },
     );
     await runner.submit(
-      { kind: "generate", request: request() },
+      { operation: "generation", request: request() },
       { onPartial: (p) => seen.push(p) },
     );
     expect(seen).toEqual([]);

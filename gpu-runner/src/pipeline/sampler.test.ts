@@ -2,19 +2,26 @@
 // per-stage fields, else the manifest's `sampler` (DDIM for bundles written before the field).
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type LoadedBundle, loadBundle } from "../bundle/load.ts";
-import type { Runner } from "../runner.ts";
+import { RunnerMetrics } from "../metrics.ts";
+import { Runner } from "../runner.ts";
 import { generateRequest } from "../testing/requests.ts";
-import { testRunner } from "../testing/runner.ts";
-import { hasTinyBundle, TINY_BUNDLE_DIR } from "../testing/tinyBundle.ts";
+import { TINY_BUNDLE_DIR } from "../testing/tinyBundle.ts";
 
-describe.skipIf(!hasTinyBundle)("sampler choice per stage (tiny bundle)", () => {
+describe("sampler choice per stage (tiny bundle)", () => {
   let bundle: LoadedBundle;
   beforeAll(async () => {
     bundle = await loadBundle(TINY_BUNDLE_DIR, { providers: ["cpu"], intraOpThreads: 1 });
   });
   afterAll(() => bundle?.release());
 
-  const runner = testRunner;
+  const runner = (b: LoadedBundle) =>
+    new Runner(b, {
+      maxBatch: 16,
+      maxQueue: 64,
+      jobTimeoutMs: 60_000,
+      ddimEta: 0,
+      metrics: new RunnerMetrics({ defaultMetrics: false }),
+    });
   const request = (overrides = {}) =>
     generateRequest(bundle.id, {
       size: "32x32",
@@ -24,7 +31,7 @@ describe.skipIf(!hasTinyBundle)("sampler choice per stage (tiny bundle)", () => 
       ...overrides,
     });
   const sha = async (r: Runner, overrides = {}) =>
-    (await r.submit({ kind: "generate", request: request(overrides) })).images[0].sha256;
+    (await r.submit({ operation: "generation", request: request(overrides) })).images[0].sha256;
 
   it("runs DDIM where neither the request nor the manifest names a sampler", async () => {
     expect(bundle.manifest.stages.decoder.sampler).toBe("ddim");

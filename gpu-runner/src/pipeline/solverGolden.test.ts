@@ -1,11 +1,11 @@
-// The runner's DPM-Solver++(2M) loop (DiffusionSample through the batch scheduler and
+// The runner's DPM-Solver++(2M) loop (DiffusionSample through the batcher and
 // onnxruntime) against PyTorch's `dpmpp_2m_sample` (training/unclip/diffusion.py) on a small
 // fixed network, for each prediction type, guided and unguided, clipped and not. Regenerate
 // with `/usr/bin/python3 training/solver_goldens.py`.
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { BatchScheduler } from "../batching/scheduler.ts";
+import { Batcher } from "../batching/batcher.ts";
 import { OrtStageSession } from "../bundle/session.ts";
 import { alphasCumprodFor, timestepsFor } from "../scheduler/schedule.ts";
 import { type GoldenTensor, goldenRow, maxAbsDiff } from "../testing/tinyBundle.ts";
@@ -58,7 +58,7 @@ describe("DPM-Solver++(2M) loop against the PyTorch golden run", () => {
       expect(timestepsFor("dpmpp_2m", golden.schedule.timesteps, loop.steps)).toEqual(
         loop.timesteps,
       );
-      const scheduler = new BatchScheduler(new Map([["net", session]]), 16);
+      const batcher = new Batcher(new Map([["net", session]]), 16);
       const job = { id: "golden", deadline: Number.POSITIVE_INFINITY };
       const samples = Array.from({ length: loop.x_T.shape[0] }, (_, r) => {
         const cond = goldenRow(loop.cond, r);
@@ -83,7 +83,7 @@ describe("DPM-Solver++(2M) loop against the PyTorch golden run", () => {
           index: r,
         });
       });
-      await Promise.all(samples.map((s) => scheduler.submit(s)));
+      await Promise.all(samples.map((s) => batcher.submit(s)));
       samples.forEach((s, r) => {
         expect(maxAbsDiff(s.sample, goldenRow(loop.output, r))).toBeLessThan(LOOP_TOLERANCE);
       });

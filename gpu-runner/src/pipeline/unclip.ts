@@ -1,6 +1,6 @@
-// The unCLIP pipeline (Ramesh et al. 2022) over the batch scheduler, one method per protocol
-// request: tokenize → text encoder → prior → decoder → upsampler(s) → PNG. Each image runs its
-// own chain of work items; the scheduler batches them with every other job's items.
+// The unCLIP pipeline (Ramesh et al. 2022) over the batcher, one method per operation
+// (shared/src/operation.ts): tokenize → text encoder → prior → decoder → upsampler(s) → PNG. Each image runs its
+// own chain of work items; the batcher batches them with every other job's items.
 import {
   type BundleManifest,
   type BundleTokenizer,
@@ -11,12 +11,12 @@ import {
   type PoolGenerateRequest,
   type PoolImage,
   type PoolInterpolateRequest,
+  type PoolRequest,
   type PoolVariationRequest,
   sha256Hex,
   sideOf,
-  sizesFor,
 } from "@unclip/shared";
-import type { BatchScheduler } from "../batching/scheduler.ts";
+import type { Batcher } from "../batching/batcher.ts";
 import { RunnerError } from "../errors.ts";
 import { gaussianNoise, NOISE_STAGE } from "../noise.ts";
 import { decodePngToTensor, encodeRgbPng, resizeSquare, tensorToRgbBytes } from "../png.ts";
@@ -30,10 +30,10 @@ import {
   knownRegionAt,
   maskedSampling,
 } from "./inpaint.ts";
-import type { Job } from "./job.ts";
 import { PartialImages, partialSchedule } from "./partials.ts";
+import type { PipelineJob } from "./pipelineJob.ts";
 
-/** Stage keys of the scheduler (and the `stage` label of the metrics). */
+/** Stage keys of the batcher (and the `stage` label of the metrics). */
 export const STAGE = {
   textEncoder: "text_encoder",
   imageEncoder: "image_encoder",
@@ -108,27 +108,31 @@ export class UnclipPipeline {
   constructor(
     private readonly manifest: BundleManifest,
     private readonly tokenizer: BundleTokenizer,
-    private readonly scheduler: BatchScheduler,
+    private readonly batcher: Batcher,
     private readonly options: PipelineOptions,
   ) {
     this.processes = diffusionProcessesOf(manifest);
     this.nativeResolution = nativeResolutionOf(manifest);
   }
 
-  /** Public sizes plus the native one; others are refused with a 400 on `size`. */
-  checkSize(size: string): number {
-    const sizes = sizesFor(this.nativeResolution);
-    if (!sizes.includes(size)) {
-      throw new RunnerError(
-        "bad_request",
-        `Invalid 'size': this bundle serves ${sizes.join(", ")} (found ${size})`,
-        "size",
-      );
+  /**
+   * Renders a request the runner admitted: its bundle and size were checked there (Runner.admit),
+   * so the pipeline trusts them.
+   */
+  render(job: PoolRequest, run: PipelineJob): Promise<PoolImage[]> {
+    switch (job.operation) {
+      case "generation":
+        return this.generation(job.request, run);
+      case "variation":
+        return this.variation(job.request, run);
+      case "edit":
+        return this.edit(job.request, run);
+      case "interpolation":
+        return this.interpolation(job.request, run);
     }
-    return sideOf(size);
   }
 
-  generate(req: PoolGenerateRequest, job: Job): Promise<PoolImage[]> {
+  private generation(req: PoolGenerateRequest, job: PipelineJob): Promise<PoolImage[]> {
     return this.fromText(req, job);
   }
 
@@ -136,7 +140,7 @@ export class UnclipPipeline {
    * Inpainting: the prompt's image embedding from the prior, as in generate, then a decoder
    * and upsamplers that keep the unmasked pixels (pipeline/inpaint.ts).
    */
-  edit(req: PoolEditRequest, job: Job): Promise<PoolImage[]> {
+  private edit(req: PoolEditRequest, job: PipelineJob): Promise<PoolImage[]> {
     const input = editInputFrom(
       bytesFromBase64(req.image_b64),
       req.mask_b64 === undefined ? undefined : bytesFromBase64(req.mask_b64),
@@ -147,10 +151,9 @@ export class UnclipPipeline {
   /** Prompt → prior → decoder and upsamplers, optionally keeping an edit's known pixels. */
   private async fromText(
     req: PoolGenerateRequest,
-    job: Job,
+    job: PipelineJob,
     input?: EditInput,
   ): Promise<PoolImage[]> {
-    this.checkSize(req.size);
     job.plan(req.n * (req.prior_steps + this.decodeSteps(req)));
     job.report("queued", 0, 0);
     const [text] = await this.encodeText([req.prompt], job);
@@ -162,14 +165,13 @@ export class UnclipPipeline {
     );
   }
 
-  async variations(req: PoolVariationRequest, job: Job): Promise<PoolImage[]> {
-    this.checkSize(req.size);
+  private async variation(req: PoolVariationRequest, job: PipelineJob): Promise<PoolImage[]> {
     const encoder = this.manifest.stages.image_encoder;
     const image = decodePngToTensor(bytesFromBase64(req.image_b64), encoder.resolution);
     job.plan(req.n * this.decodeSteps(req));
     job.report("queued", 0, 0);
     const call = new EncoderCall(STAGE.imageEncoder, job, [{ [encoder.inputs[0].name]: image }]);
-    await this.scheduler.submit(call);
+    await this.batcher.submit(call);
     job.report("image_encoder", 1, 1);
     const imageEmbed = l2Normalize(call.outputs[0][encoder.outputs[0].name]);
     const noText = this.emptyText();
@@ -187,8 +189,7 @@ export class UnclipPipeline {
    * θ ∈ [0, 0.5], unCLIP fig. 5. Every frame uses the same decoder noise, and the decoder sees
    * only the embedding (no text tokens), so the frames differ by the embedding alone.
    */
-  async interpolate(req: PoolInterpolateRequest, job: Job): Promise<PoolImage[]> {
-    this.checkSize(req.size);
+  private async interpolation(req: PoolInterpolateRequest, job: PipelineJob): Promise<PoolImage[]> {
     const priors = req.mode === "slerp" ? 2 : 1;
     job.plan(priors * req.prior_steps + req.frames * this.decodeSteps(req));
     job.report("queued", 0, 0);
@@ -208,32 +209,6 @@ export class UnclipPipeline {
         return this.decodeToPng(embed, noText, req, 0, frame, job);
       }),
     );
-  }
-
-  /**
-   * The partial images of one image when a streamed answer asked for them, else undefined:
-   * then no sample gets a preview and the denoising loop does nothing extra.
-   */
-  private partialsOf(
-    req: DecodeParams,
-    job: Job,
-    index: number,
-    size: number,
-    edit?: EditInput,
-  ): PartialImages | undefined {
-    if (!req.partial_images || !job.wantsPartials) return undefined;
-    const ups = this.manifest.stages.upsamplers;
-    const stageSteps = [
-      req.decoder_steps,
-      ...ups.map((u) => req.upsampler_steps ?? u.default_steps),
-    ];
-    return new PartialImages({
-      schedule: partialSchedule(stageSteps, req.partial_images),
-      index,
-      size,
-      finish: edit && ((chw) => compositeKept(chw, edit, size)),
-      emit: (partial) => job.partial(partial),
-    });
   }
 
   private decodeSteps(req: DecodeParams): number {
@@ -261,8 +236,8 @@ export class UnclipPipeline {
     return (spec.shape.slice(1) as number[]).reduce((a, b) => a * b, 1);
   }
 
-  /** One text-encoder call per prompt (one row each: see BatchScheduler's `unbatched`). */
-  private async encodeText(prompts: string[], job: Job): Promise<TextConditioning[]> {
+  /** One text-encoder call per prompt (one row each: see Batcher's `unbatched`). */
+  private async encodeText(prompts: string[], job: PipelineJob): Promise<TextConditioning[]> {
     const { pad_id } = this.manifest.tokenizer;
     return Promise.all(
       prompts.map(async (prompt) => {
@@ -270,7 +245,7 @@ export class UnclipPipeline {
         const call = new EncoderCall(STAGE.textEncoder, job, [
           { input_ids: BigInt64Array.from(ids, (id) => BigInt(id)) },
         ]);
-        await this.scheduler.submit(call);
+        await this.batcher.submit(call);
         job.report("text_encoder", 1, 1);
         const [out] = call.outputs;
         return {
@@ -287,7 +262,7 @@ export class UnclipPipeline {
     text: TextConditioning,
     req: PriorParams,
     index: number,
-    job: Job,
+    job: PipelineJob,
   ): Promise<Float32Array> {
     const D = this.manifest.embedding_dim;
     const sample = new DiffusionSample({
@@ -312,9 +287,35 @@ export class UnclipPipeline {
       index,
       onStep: (step, total) => job.advance("prior", step, total),
     });
-    await this.scheduler.submit(sample);
+    await this.batcher.submit(sample);
     const scale = this.manifest.stages.prior.embedding_scale;
     return l2Normalize(sample.sample.map((v) => v / scale));
+  }
+
+  /**
+   * The partial images of one image when a streamed answer asked for them, else undefined:
+   * then no sample gets a preview and the denoising loop does nothing extra.
+   */
+  private partialsOf(
+    req: DecodeParams,
+    job: PipelineJob,
+    index: number,
+    size: number,
+    edit?: EditInput,
+  ): PartialImages | undefined {
+    if (!req.partial_images || !job.wantsPartials) return undefined;
+    const ups = this.manifest.stages.upsamplers;
+    const stageSteps = [
+      req.decoder_steps,
+      ...ups.map((u) => req.upsampler_steps ?? u.default_steps),
+    ];
+    return new PartialImages({
+      schedule: partialSchedule(stageSteps, req.partial_images),
+      index,
+      size,
+      finish: edit && ((chw) => compositeKept(chw, edit, size)),
+      emit: (partial) => job.partial(partial),
+    });
   }
 
   /**
@@ -328,12 +329,12 @@ export class UnclipPipeline {
     req: DecodeParams,
     noiseIndex: number,
     index: number,
-    job: Job,
+    job: PipelineJob,
     edit?: EditInput,
   ): Promise<PoolImage> {
     const { decoder, upsamplers } = this.manifest.stages;
     const R = decoder.resolution;
-    const out = this.checkSize(req.size);
+    const out = sideOf(req.size);
     const partials = this.partialsOf(req, job, index, out, edit);
     const keepKnown = (side: number, noiseStage: number) =>
       edit &&
@@ -369,7 +370,7 @@ export class UnclipPipeline {
       constrain: keepKnown(R, NOISE_STAGE.decoder),
       preview: partials?.previewFor(0),
     });
-    await this.scheduler.submit(dec);
+    await this.batcher.submit(dec);
     let image = dec.sample;
     let side = R;
     for (const [k, up] of upsamplers.entries()) {
@@ -391,7 +392,7 @@ export class UnclipPipeline {
         constrain: keepKnown(up.resolution, NOISE_STAGE.upsampler0 + k),
         preview: partials?.previewFor(k + 1),
       });
-      await this.scheduler.submit(sample);
+      await this.batcher.submit(sample);
       image = sample.sample;
       side = up.resolution;
     }

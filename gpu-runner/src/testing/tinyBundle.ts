@@ -3,7 +3,15 @@ import { existsSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 export const TINY_BUNDLE_DIR = fileURLToPath(new URL("../../../models/tiny-test", import.meta.url));
-export const hasTinyBundle = existsSync(`${TINY_BUNDLE_DIR}/manifest.json`);
+
+// The bundle is committed; a checkout without it must fail the tests that need it, not skip
+// them and report green.
+if (!existsSync(`${TINY_BUNDLE_DIR}/manifest.json`)) {
+  throw new Error(
+    `${TINY_BUNDLE_DIR}/manifest.json is missing: the runner's tests need the tiny test bundle ` +
+      "(committed in models/tiny-test; rebuild it with `training/build_bundle.sh shapes tiny tiny-test`).",
+  );
+}
 
 export interface GoldenTensor {
   shape: number[];

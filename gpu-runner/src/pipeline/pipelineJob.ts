@@ -1,14 +1,14 @@
 // A job as the pipeline sees it: identity, cancellation, deadline and progress accounting
-// (network steps done / planned), reported as Contract 3 progress events, and the partial
-// images of a streamed answer.
+// (network steps done / planned), reported as progress events of Contract 3 (docs/ARCHITECTURE.md),
+// and the partial images of a streamed answer.
 import type { PoolPartialImage, PoolProgressEvent } from "@unclip/shared";
-import type { JobContext } from "../batching/scheduler.ts";
+import type { BatchedJob } from "../batching/batcher.ts";
 
 export type ProgressStage = PoolProgressEvent["stage"];
 
 let nextId = 0;
 
-export class Job implements JobContext {
+export class PipelineJob implements BatchedJob {
   readonly id = `job-${++nextId}`;
   readonly startedAt = performance.now();
   /** Aborted when the client went away or when the job failed (its other images stop too). */

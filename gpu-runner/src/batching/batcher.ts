@@ -6,8 +6,8 @@
 import type { Feed, StageSession } from "../bundle/session.ts";
 import { RunnerError } from "../errors.ts";
 
-/** What the scheduler needs to know about the job a sample belongs to. */
-export interface JobContext {
+/** What the batcher needs to know about the job a sample belongs to. */
+export interface BatchedJob {
   readonly id: string;
   /** Aborted when the client went away. */
   readonly signal?: AbortSignal;
@@ -21,7 +21,7 @@ export type FeedRow = Record<string, Float32Array | BigInt64Array>;
 export interface WorkItem {
   /** Which graph it needs; items with the same stage can share a call. */
   readonly stage: string;
-  readonly job: JobContext;
+  readonly job: BatchedJob;
   /** Its rows for the next call, one feed per row (a guided sample has 2: cond, uncond). */
   rows(): FeedRow[];
   /** Its rows' outputs; returns true when the item needs no further call. */
@@ -36,7 +36,7 @@ export interface BatchReport {
   jobs: { id: string; rows: number }[];
 }
 
-export interface SchedulerObserver {
+export interface BatcherObserver {
   onBatch?(report: BatchReport): void;
 }
 
@@ -48,14 +48,14 @@ interface Pending {
 }
 
 /** Why a job can no longer run, or null while it may. */
-export function jobStopReason(job: JobContext, now = Date.now()): RunnerError | null {
+export function jobStopReason(job: BatchedJob, now = Date.now()): RunnerError | null {
   if (job.signal?.aborted) return new RunnerError("cancelled", "The client cancelled the request.");
   if (now > job.deadline)
     return new RunnerError("deadline", "The request's deadline passed before it finished.");
   return null;
 }
 
-export class BatchScheduler {
+export class Batcher {
   /** Ordered by the time each item became ready (oldest first). */
   private pending: Pending[] = [];
   private looping = false;
@@ -72,7 +72,7 @@ export class BatchScheduler {
   constructor(
     private readonly sessions: ReadonlyMap<string, StageSession>,
     private readonly maxBatch: number,
-    private readonly observer: SchedulerObserver = {},
+    private readonly observer: BatcherObserver = {},
     private readonly unbatched: ReadonlySet<string> = new Set(),
   ) {}
 
