@@ -1,5 +1,6 @@
 // The playground in headless Chromium (Debian's `chromium`, driven by playwright-core): type a
-// prompt, watch the progress bar move, see the images, ask for variations, scrub the
+// prompt, watch each picture come into focus (a partial image painted before the final one)
+// and the progress bar move, pick an output format, see the images, ask for variations, scrub the
 // interpolation slider; start from the bundle's example prompts, paint a mask over an image and
 // send an edit; fit a phone-width screen. Saves screenshots to test-artifacts/.
 import { mkdirSync, readFileSync } from "node:fs";
@@ -38,6 +39,19 @@ describe.skipIf(SKIP_BROWSER)("playground in a real browser", () => {
         requestAnimationFrame(tick);
       };
       requestAnimationFrame(tick);
+      // Every picture the page paints, in order: which image, partial or final, its format.
+      const painted: string[] = [];
+      (window as unknown as { painted: string[] }).painted = painted;
+      document.addEventListener(
+        "load",
+        (event) => {
+          const img = event.target as HTMLImageElement;
+          if (img.tagName === "IMG" && img.dataset.kind && img.naturalWidth > 0) {
+            painted.push(`${img.dataset.testid}:${img.dataset.kind}:${img.src.slice(5, 15)}`);
+          }
+        },
+        true,
+      );
     });
     await page.goto(`${edgeUrl}/`);
     await page.getByTestId("prompt").fill("three red triangles on a white background");
@@ -46,6 +60,10 @@ describe.skipIf(SKIP_BROWSER)("playground in a real browser", () => {
     await page.getByTestId("generate").click();
 
     await expect.poll(() => page.getByTestId("image").count(), { timeout: 60_000 }).toBe(4);
+    // Each figure is there from the start; its picture streams in until the final one.
+    await expect
+      .poll(() => page.locator("#images img[data-kind=final]").count(), { timeout: 60_000 })
+      .toBe(4);
     const seen = await page.evaluate(
       () => (window as unknown as { progressSeen: number[] }).progressSeen,
     );
@@ -55,8 +73,13 @@ describe.skipIf(SKIP_BROWSER)("playground in a real browser", () => {
     ).toBe(true);
     expect(seen[seen.length - 1]).toBe(1);
     const firstSrc = await page.getByTestId("image-0").first().getAttribute("src");
-    expect(firstSrc).toMatch(
-      /\/v1\/images\/[0-9a-f]{64}\/0\.png\?expires=\d+&signature=[0-9a-f]{64}$/,
+    expect(firstSrc).toMatch(/^data:image\/png;base64,/);
+    // Each picture came into focus in place: a partial was painted before its final image.
+    const painted = await page.evaluate(() => (window as unknown as { painted: string[] }).painted);
+    const first = painted.filter((p) => p.startsWith("image-0:"));
+    expect(first.indexOf("image-0:partial:image/png;")).toBeGreaterThanOrEqual(0);
+    expect(first.indexOf("image-0:partial:image/png;")).toBeLessThan(
+      first.indexOf("image-0:final:image/png;"),
     );
     const firstImage = page.getByTestId("image-0").first();
     await expect
@@ -76,6 +99,19 @@ describe.skipIf(SKIP_BROWSER)("playground in a real browser", () => {
     const before = await frame.getAttribute("src");
     await slider.fill("2");
     await expect.poll(() => frame.getAttribute("src")).not.toBe(before);
+
+    // The format picker: the next pictures stream as webp.
+    await page.getByTestId("format").selectOption("webp");
+    await page.getByTestId("n").fill("1");
+    await page.getByTestId("generate").click();
+    await expect
+      .poll(() => page.getByTestId("image-0").first().getAttribute("data-kind"), {
+        timeout: 60_000,
+      })
+      .toBe("final");
+    expect(await page.getByTestId("image-0").first().getAttribute("src")).toMatch(
+      /^data:image\/webp;base64,/,
+    );
 
     mkdirSync(artifacts, { recursive: true });
     await page.screenshot({ path: resolve(artifacts, "playground.png"), fullPage: true });
@@ -99,7 +135,7 @@ describe.skipIf(SKIP_BROWSER)("playground in a real browser", () => {
     await page.getByTestId("seed").fill(String(Math.floor(Math.random() * 1e9)));
     await page.getByTestId("example-1").click(); // one click: fills the prompt and generates
     expect(await page.getByTestId("prompt").inputValue()).toBe(examplePrompts[1]);
-    const generated = page.locator("#images [data-testid=image]");
+    const generated = page.locator("#images img[data-kind=final]");
     await expect.poll(() => generated.count(), { timeout: 60_000 }).toBe(1);
 
     await page.locator("#images").getByTestId("edit-0").click();

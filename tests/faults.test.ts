@@ -2,29 +2,13 @@
 // SIGKILL or stopped with SIGTERM while it holds jobs (observed on its /metrics, not assumed
 // from a timer), and the per-key token bucket. Every request must end with an image or a
 // retryable 503, and R2 must never hold a partial entry (a key without all its images).
-import { mkdtempSync, rmSync } from "node:fs";
 import { type AddressInfo, createServer, type Socket } from "node:net";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { freePort, type ManagedProcess, type Stack, signal, startStack } from "../scripts/stack.ts";
-import { isPng, metricValue, postJson, signedImageUrl, uniqueSeed } from "./support.ts";
+import { freePort, type ManagedProcess, type Stack, signal } from "../scripts/stack.ts";
+import { isPng, metricValue, ownStacks, postJson, signedImageUrl, uniqueSeed } from "./support.ts";
 
 const GENERATIONS = "/v1/images/generations";
-const stacks: Array<{ stack: Stack; dir: string }> = [];
-
-async function stackWith(options: Parameters<typeof startStack>[0]): Promise<Stack> {
-  const dir = mkdtempSync(join(inject("stateDir"), "fault-"));
-  const stack = await startStack({ bundle: "models/tiny-test", stateDir: dir, ...options });
-  stacks.push({ stack, dir });
-  return stack;
-}
-
-afterAll(async () => {
-  for (const { stack, dir } of stacks) {
-    await stack.stop();
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+const stackWith = ownStacks(inject("stateDir"), "fault-");
 
 /** Every image of a key is stored, or none is. */
 async function expectWholeOrAbsent(edgeUrl: string, key: string, n: number, stored: boolean) {

@@ -1,7 +1,9 @@
 // Helpers for the cross-part tests: talking to the edge and reading a runner's metrics.
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll } from "vitest";
 import { grantQuery, signImageObject } from "../edge/src/storage/signedUrl.ts";
-import { LOCAL_API_KEY } from "../scripts/stack.ts";
+import { LOCAL_API_KEY, type Stack, startStack } from "../scripts/stack.ts";
 
 /** wrangler.toml's local IMAGE_URL_SECRET: tests sign image URLs the way the edge does. */
 export const LOCAL_IMAGE_URL_SECRET = "dev-image-url-secret-local-only";
@@ -94,4 +96,24 @@ export async function logLineWhere(
     if (Date.now() > deadline) throw new Error(`no ${process} log line matched within 10 s`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/**
+ * For a fault test file: starts stacks of its own (tiny bundle, state in `<runDir>/<prefix>…`,
+ * the run's folder from `inject("stateDir")`), all stopped and removed after the file.
+ */
+export function ownStacks(runDir: string, prefix: string) {
+  const stacks: Array<{ stack: Stack; dir: string }> = [];
+  afterAll(async () => {
+    for (const { stack, dir } of stacks) {
+      await stack.stop();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  return async (options: Parameters<typeof startStack>[0]): Promise<Stack> => {
+    const dir = mkdtempSync(join(runDir, prefix));
+    const stack = await startStack({ bundle: "models/tiny-test", stateDir: dir, ...options });
+    stacks.push({ stack, dir });
+    return stack;
+  };
 }

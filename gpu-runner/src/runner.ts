@@ -4,6 +4,7 @@
 // what runs after it trusts the checks.
 import {
   imageCountOf,
+  type PoolPartialImage,
   type PoolProgressEvent,
   type PoolRendered,
   type PoolRequest,
@@ -41,6 +42,8 @@ export interface SubmitOptions {
   onProgress?(event: PoolProgressEvent): void;
   /** Told, however the job ended, what it spent per stage (the server's job log line). */
   onStages?(stages: Record<string, StageTiming>): void;
+  /** Streaming: each partial image the request's `partial_images` asks for. */
+  onPartial?(partial: PoolPartialImage): void;
 }
 
 export type RunnerBundle = Pick<LoadedBundle, "id" | "manifest" | "tokenizer" | "sessions"> & {
@@ -176,7 +179,12 @@ export class Runner {
   /** Runs an admitted request; its place in the queue is freed however it ends. */
   async run(admitted: AdmittedRequest, options: SubmitOptions = {}): Promise<PoolRendered> {
     const started = performance.now();
-    const run = new PipelineJob(admitted.deadline, options.signal, options.onProgress);
+    const run = new PipelineJob(
+      admitted.deadline,
+      options.signal,
+      options.onProgress,
+      options.onPartial,
+    );
     this.tracer.start(run.id);
     try {
       const out = await this.pipeline.render(admitted.job, run);

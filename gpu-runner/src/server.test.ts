@@ -1,5 +1,6 @@
 import {
   type PoolResponse,
+  poolPartialImageSchema,
   poolPathOf,
   poolProgressEventSchema,
   poolResponseSchemas,
@@ -156,21 +157,46 @@ describe("signed job routes", () => {
       accept: "text/event-stream",
     });
     expect(res.headers.get("content-type")).toContain("text/event-stream");
-    const events = (await res.text())
-      .split("\n\n")
-      .filter(Boolean)
-      .map((block) => ({
-        event: /^event: (.*)$/m.exec(block)?.[1],
-        data: JSON.parse(/^data: (.*)$/m.exec(block)![1]),
-      }));
+    const events = await eventsOf(res);
     const progress = events.filter((e) => e.event === "progress");
     expect(progress.length).toBeGreaterThan(3);
     for (const p of progress) poolProgressEventSchema.parse(p.data);
     const last = events.at(-1)!;
     expect(last.event).toBe("result");
     expect((last.data as PoolResponse).images).toHaveLength(1);
+    expect(events.filter((e) => e.event === "partial")).toEqual([]);
+  });
+
+  it("streams the requested partial images, each before the result", async () => {
+    const { post, bundle } = await setup();
+    const res = await post(
+      GENERATE,
+      generateRequest(bundle.id, { partial_images: 2, decoder_steps: 6 }),
+      {
+        accept: "text/event-stream",
+      },
+    );
+    const events = await eventsOf(res);
+    const partials = events.filter((e) => e.event === "partial");
+    expect(partials.map((e) => poolPartialImageSchema.parse(e.data).partial_image_index)).toEqual([
+      0, 1,
+    ]);
+    expect(events.findIndex((e) => e.event === "result")).toBeGreaterThan(
+      events.findLastIndex((e) => e.event === "partial"),
+    );
   });
 });
+
+/** The server-sent events of an answer, each with its JSON data. */
+async function eventsOf(res: Response): Promise<{ event?: string; data: unknown }[]> {
+  return (await res.text())
+    .split("\n\n")
+    .filter(Boolean)
+    .map((block) => ({
+      event: /^event: (.*)$/m.exec(block)?.[1],
+      data: JSON.parse(/^data: (.*)$/m.exec(block)![1]),
+    }));
+}
 
 describe("protocol versions and secret rotation", () => {
   it("serves every operation under the current and the previous version, each answered in its own", async () => {

@@ -1,5 +1,5 @@
 // The pool's HTTP API (Contract 3, docs/ARCHITECTURE.md) on Hono: signed job routes that answer JSON or, with
-// `accept: text/event-stream`, progress events then the result; health, readiness, metrics.
+// `accept: text/event-stream`, progress and partial-image events then the result; health, readiness, metrics.
 // Routes are thin: they verify, parse and hand the job to the Runner. Every job path exists in
 // the current and the previous protocol version, and each answer is worded in its request's.
 import {
@@ -8,6 +8,7 @@ import {
   OPERATIONS,
   type Operation,
   openAiError,
+  type PoolPartialImage,
   type PoolProgressEvent,
   type PoolRequest,
   PROTOCOL_VERSIONS,
@@ -191,6 +192,7 @@ export function createApp(runner: Runner, options: ServerOptions): Hono {
               signal: abort.signal,
               onProgress: (p: PoolProgressEvent) => void send("progress", p),
               onStages,
+              onPartial: (p: PoolPartialImage) => void send("partial", p),
             });
             logJob(job, version, started, stages);
             await send("result", poolResponseIn(version, rendered));

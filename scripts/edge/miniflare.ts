@@ -1,6 +1,7 @@
 // Miniflare options for the built Worker: the bindings of wrangler.toml's top-level (local)
 // environment, read by wrangler's own config reader so that wrangler.toml stays the one
 // place that declares them, and local storage laid out exactly as `wrangler dev` lays it out.
+import { readdirSync } from "node:fs";
 import { resolve } from "node:path";
 import {
   convertV4MiniflareOptions,
@@ -27,7 +28,7 @@ export interface LocalEdgeOptions {
 
 export function localEdgeOptions(options: LocalEdgeOptions): MiniflareOptions {
   const config = unstable_readConfig({ config: resolve(REPO_ROOT, "wrangler.toml") });
-  // modulesRules only matter to unbundled sources; the build is one ES module.
+  // modulesRules only matter to unbundled sources; the build is one ES module (and its WASM).
   const { modulesRules: _unbundledOnly, ...workerOptions } =
     unstable_getMiniflareWorkerOptions(config).workerOptions;
   // wrangler types these options loosely (an index signature hides `bindings`' own type).
@@ -46,7 +47,16 @@ export function localEdgeOptions(options: LocalEdgeOptions): MiniflareOptions {
         ...workerOptions,
         name: config.name,
         bindings: { ...vars, ...options.vars },
-        modules: [{ type: "ESModule", path: options.script }],
+        modules: [
+          { type: "ESModule", path: options.script },
+          // The output formats' WASM codecs, which the build writes beside the entry module.
+          ...readdirSync(resolve(options.script, ".."))
+            .filter((file) => file.endsWith(".wasm"))
+            .map((file) => ({
+              type: "CompiledWasm" as const,
+              path: resolve(options.script, "..", file),
+            })),
+        ],
         modulesRoot: resolve(options.script, ".."),
       },
     ],

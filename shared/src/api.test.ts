@@ -1,9 +1,12 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import {
+  editFieldsSchema,
   generationRequestSchema,
   interpolationRequestSchema,
   MAX_SEED,
+  outputEncodingOf,
+  responseFormatOf,
   sideOf,
   sizesFor,
   variationFieldsSchema,
@@ -36,7 +39,7 @@ describe("generation request schema", () => {
       fc.property(validGeneration, (body) => {
         const parsed = generationRequestSchema.parse(body);
         expect(parsed.n).toBe(body.n ?? 1);
-        expect(parsed.response_format).toBe(body.response_format ?? "url");
+        expect(responseFormatOf(parsed)).toBe(body.response_format ?? "url");
       }),
     );
   });
@@ -61,6 +64,33 @@ describe("generation request schema", () => {
     [{ prompt: "a", decoder_guidance_scale: "high" }, "decoder_guidance_scale", /number/],
     [{ prompt: "a", quality: "hd" }, "quality", /Unrecognized request argument/],
     [{ prompt: "a", sampler: "euler" }, "sampler", /"ddim", "dpmpp_2m"/],
+    [{ prompt: "a", stream: "yes" }, "stream", /boolean/],
+    [{ prompt: "a", stream: true, partial_images: 4 }, "partial_images", /at most 3/],
+    [{ prompt: "a", stream: true, partial_images: -1 }, "partial_images", /at least 0/],
+    [{ prompt: "a", stream: true, partial_images: 1.5 }, "partial_images", /integer/],
+    [{ prompt: "a", output_format: "bmp" }, "output_format", /"png", "webp", "jpeg"/],
+    [{ prompt: "a", output_format: "gif" }, "output_format", /"gif" is not supported/],
+    [{ prompt: "a", output_format: "svg" }, "output_format", /"svg" is not supported/],
+    [
+      { prompt: "a", output_format: "webp", output_compression: 101 },
+      "output_compression",
+      /at most 100/,
+    ],
+    [
+      { prompt: "a", output_format: "jpeg", output_compression: -1 },
+      "output_compression",
+      /at least 0/,
+    ],
+    [{ prompt: "a", output_compression: 50 }, "output_compression", /"webp" and "jpeg" only/],
+    [{ prompt: "a", background: "transparent" }, "background", /opaque images only/],
+    [{ prompt: "a", background: "green" }, "background", /"auto" or "opaque"/],
+    [
+      { prompt: "a", stream: true, response_format: "url" },
+      "response_format",
+      /"url" cannot be streamed/,
+    ],
+    [{ prompt: "a", stream: true, n: 2 }, "n", /one image per request/],
+    [{ prompt: "a", stream: true, async: true }, "async", /cannot be combined with stream/],
   ])("rejects %j naming %s and the reason", (body, param, reason) => {
     const error = errorOf(generationRequestSchema.safeParse(body));
     expect(error.param).toBe(param);
@@ -82,12 +112,68 @@ describe("generation request schema", () => {
   });
 });
 
+describe("streaming and output encoding", () => {
+  it("streams b64_json by default and keeps url the default otherwise", () => {
+    expect(responseFormatOf(generationRequestSchema.parse({ prompt: "a", stream: true }))).toBe(
+      "b64_json",
+    );
+    expect(responseFormatOf(generationRequestSchema.parse({ prompt: "a" }))).toBe("url");
+    expect(responseFormatOf(generationRequestSchema.parse({ prompt: "a", stream: false }))).toBe(
+      "url",
+    );
+  });
+
+  it("defaults to lossless png and to compression 100 for the lossy formats", () => {
+    expect(outputEncodingOf({})).toEqual({ format: "png", compression: 100 });
+    expect(outputEncodingOf({ output_format: "webp" })).toEqual({
+      format: "webp",
+      compression: 100,
+    });
+    expect(outputEncodingOf({ output_format: "jpeg", output_compression: 40 })).toEqual({
+      format: "jpeg",
+      compression: 40,
+    });
+  });
+
+  it("accepts opaque backgrounds, which this model always renders", () => {
+    for (const background of ["auto", "opaque"]) {
+      expect(generationRequestSchema.safeParse({ prompt: "a", background }).success).toBe(true);
+    }
+  });
+
+  it("reads an edit's stream fields from multipart strings", () => {
+    const parsed = editFieldsSchema.parse({
+      prompt: "a",
+      stream: "true",
+      partial_images: "2",
+      output_format: "webp",
+      output_compression: "60",
+    });
+    expect(parsed).toMatchObject({ stream: true, partial_images: 2, output_compression: 60 });
+    expect(responseFormatOf(parsed)).toBe("b64_json");
+    expect(editFieldsSchema.parse({ prompt: "a", stream: "false" }).stream).toBe(false);
+    expect(errorOf(editFieldsSchema.safeParse({ prompt: "a", stream: "maybe" })).param).toBe(
+      "stream",
+    );
+    expect(
+      errorOf(editFieldsSchema.safeParse({ prompt: "a", stream: "true", partial_images: "4" }))
+        .param,
+    ).toBe("partial_images");
+  });
+
+  it("has variations encode but not stream, as OpenAI's variations endpoint does", () => {
+    expect(variationFieldsSchema.parse({ output_format: "jpeg" }).output_format).toBe("jpeg");
+    expect(errorOf(variationFieldsSchema.safeParse({ stream: "true" })).message).toMatch(
+      /Unrecognized request argument/,
+    );
+  });
+});
+
 describe("variation fields schema", () => {
   it("coerces multipart strings and names bad fields", () => {
-    expect(variationFieldsSchema.parse({ n: "3", size: "256x256" })).toMatchObject({
-      n: 3,
-      response_format: "url",
-    });
+    const parsed = variationFieldsSchema.parse({ n: "3", size: "256x256" });
+    expect(parsed).toMatchObject({ n: 3 });
+    expect(responseFormatOf(parsed)).toBe("url");
     expect(errorOf(variationFieldsSchema.safeParse({ n: "many" })).param).toBe("n");
     expect(errorOf(variationFieldsSchema.safeParse({ n: "12" })).message).toMatch(/at most 10/);
     expect(errorOf(variationFieldsSchema.safeParse({ prompt: "x" })).param).toBe("prompt");

@@ -57,6 +57,49 @@ export const responseFormatSchema = z.enum(["url", "b64_json"], {
   error: 'must be "url" or "b64_json"',
 });
 
+/** Encodings of an answer's images; the cache keeps one PNG per key and encodes on the way out. */
+export const OUTPUT_FORMATS = ["png", "webp", "jpeg"] as const;
+export type OutputFormat = (typeof OUTPUT_FORMATS)[number];
+/** OpenAI's default `output_compression` (for webp and jpeg: 100 = the highest quality). */
+export const DEFAULT_OUTPUT_COMPRESSION = 100;
+/** Streaming: at most this many partial images before the completed one (OpenAI's limit). */
+export const MAX_PARTIAL_IMAGES = 3;
+
+const formatList = OUTPUT_FORMATS.map((f) => `"${f}"`).join(", ");
+
+export const outputFormatSchema = z.enum(OUTPUT_FORMATS, {
+  error: (issue) =>
+    issue.input === "gif" || issue.input === "svg"
+      ? `this model renders raster images as ${formatList}; ${JSON.stringify(issue.input)} is not supported`
+      : `must be one of ${formatList}`,
+});
+
+const compressionSchema = z
+  .number({ error: "must be an integer" })
+  .int("must be an integer")
+  .min(0, "must be at least 0")
+  .max(100, "must be at most 100");
+
+const partialImagesSchema = z
+  .number({ error: "must be an integer" })
+  .int("must be an integer")
+  .min(0, "must be at least 0")
+  .max(MAX_PARTIAL_IMAGES, `must be at most ${MAX_PARTIAL_IMAGES}`);
+
+/** The model renders opaque RGB: "transparent" is refused by name rather than ignored. */
+export const backgroundSchema = z.enum(["auto", "opaque"], {
+  error: (issue) =>
+    issue.input === "transparent"
+      ? 'this model renders opaque images only (no alpha channel); use "opaque" or "auto"'
+      : 'must be "auto" or "opaque" (this model renders opaque images only)',
+});
+
+/** A multipart field: "true" / "false" as the SDK's form encoding sends them. */
+const formBooleanSchema = z.union(
+  [z.boolean(), z.enum(["true", "false"]).transform((value) => value === "true")],
+  { error: "must be true or false" },
+);
+
 /** Parameters that change the pixels, shared by every kind of request. */
 const renderingParams = {
   size: imageSizeSchema.optional(),
@@ -73,24 +116,109 @@ const textParams = {
 };
 
 const deliveryParams = {
-  response_format: responseFormatSchema.default("url"),
+  // No schema default: a stream's default is "b64_json" (responseFormatOf).
+  response_format: responseFormatSchema.optional(),
   user: z.string().max(256, "must be at most 256 characters").optional(),
   // The served bundle's id or "dall-e-2"; the edge answers any other name 404 model_not_found.
   model: z.string({ error: "must be a string" }).max(256).nullable().optional(),
 };
 
-/** POST /v1/images/generations (JSON). */
-export const generationRequestSchema = z.strictObject({
-  prompt: promptSchema,
-  n: nSchema.default(1),
-  ...textParams,
-  ...deliveryParams,
-  /** Extension: answer 202 with a job id instead of waiting. */
-  async: z.boolean({ error: "must be a boolean" }).optional(),
-});
+/** How the images are encoded: the same cached pixels in any of these (never in the key). */
+const encodingParams = {
+  output_format: outputFormatSchema.optional(),
+  output_compression: compressionSchema.optional(),
+  background: backgroundSchema.optional(),
+};
 
-/** POST /v1/images/variations (multipart form fields other than `image`, already coerced). */
-export const variationFieldsSchema = z.strictObject({
+/** OpenAI's streaming: partial images then the completed one, as server-sent events. */
+const streamingParams = {
+  stream: z.boolean({ error: "must be a boolean" }).optional(),
+  partial_images: partialImagesSchema.optional(),
+};
+
+interface DeliveryFields {
+  n?: number;
+  response_format?: "url" | "b64_json";
+  output_format?: OutputFormat;
+  output_compression?: number;
+  stream?: boolean;
+  async?: boolean;
+}
+
+/**
+ * Rules between fields. `n > 1` with `stream` is refused: OpenAI's stream events carry no
+ * image index, so a client could not tell whose partial an event is.
+ */
+function checkDelivery(req: DeliveryFields, ctx: z.RefinementCtx): void {
+  const issue = (path: string, message: string) =>
+    ctx.addIssue({ code: "custom", path: [path], message, input: req });
+  if (req.output_compression !== undefined && (req.output_format ?? "png") === "png") {
+    issue(
+      "output_compression",
+      'applies to "webp" and "jpeg" only; set output_format to one of them (png is lossless)',
+    );
+  }
+  if (!req.stream) return;
+  if (req.response_format === "url") {
+    issue(
+      "response_format",
+      'stream: true sends every image inline as b64_json; "url" cannot be streamed (drop stream, or use "b64_json")',
+    );
+  }
+  if ((req.n ?? 1) > 1) {
+    issue(
+      "n",
+      "stream: true renders one image per request (stream events carry no image index); use n: 1",
+    );
+  }
+  if (req.async) issue("async", "cannot be combined with stream: true; use one or the other");
+}
+
+/** The answer's `response_format`: as asked, else "b64_json" for a stream and "url" otherwise. */
+export function responseFormatOf(req: {
+  response_format?: "url" | "b64_json";
+  stream?: boolean;
+}): "url" | "b64_json" {
+  return req.response_format ?? (req.stream ? "b64_json" : "url");
+}
+
+/** The answer's encoding, defaults applied (compression is meaningful for webp and jpeg only). */
+export function outputEncodingOf(req: {
+  output_format?: OutputFormat;
+  output_compression?: number;
+}): { format: OutputFormat; compression: number } {
+  const format = req.output_format ?? "png";
+  return {
+    format,
+    compression: format === "png" ? 100 : (req.output_compression ?? DEFAULT_OUTPUT_COMPRESSION),
+  };
+}
+
+/** POST /v1/images/generations (JSON). */
+export const generationRequestSchema = z
+  .strictObject({
+    prompt: promptSchema,
+    n: nSchema.default(1),
+    ...textParams,
+    ...deliveryParams,
+    ...encodingParams,
+    ...streamingParams,
+    /** Extension: answer 202 with a job id instead of waiting. */
+    async: z.boolean({ error: "must be a boolean" }).optional(),
+  })
+  .superRefine(checkDelivery);
+
+const formEncodingParams = {
+  output_format: outputFormatSchema.optional(),
+  output_compression: z.coerce
+    .number({ error: "must be an integer" })
+    .pipe(compressionSchema)
+    .optional(),
+  background: backgroundSchema.optional(),
+};
+
+/** Multipart form fields of a variation (other than `image`), before the rules between them. */
+const variationFieldsObject = z.strictObject({
   n: z.coerce.number({ error: "must be an integer" }).pipe(nSchema).default(1),
   size: imageSizeSchema.optional(),
   seed: z.coerce.number({ error: "must be an integer" }).pipe(seedSchema).optional(),
@@ -100,20 +228,31 @@ export const variationFieldsSchema = z.strictObject({
     .number({ error: "must be a number" })
     .pipe(guidanceSchema)
     .optional(),
-  response_format: responseFormatSchema.default("url"),
+  response_format: responseFormatSchema.optional(),
   user: z.string().max(256).optional(),
   model: z.string().max(256).optional(),
+  ...formEncodingParams,
 });
 
+/** POST /v1/images/variations (multipart form fields other than `image`, already coerced). */
+export const variationFieldsSchema = variationFieldsObject.superRefine(checkDelivery);
+
 /** POST /v1/images/edits (multipart form fields other than `image` and `mask`, coerced). */
-export const editFieldsSchema = variationFieldsSchema.extend({
-  prompt: promptSchema,
-  prior_steps: z.coerce.number({ error: "must be an integer" }).pipe(stepsSchema).optional(),
-  prior_guidance_scale: z.coerce
-    .number({ error: "must be a number" })
-    .pipe(guidanceSchema)
-    .optional(),
-});
+export const editFieldsSchema = variationFieldsObject
+  .extend({
+    prompt: promptSchema,
+    prior_steps: z.coerce.number({ error: "must be an integer" }).pipe(stepsSchema).optional(),
+    prior_guidance_scale: z.coerce
+      .number({ error: "must be a number" })
+      .pipe(guidanceSchema)
+      .optional(),
+    stream: formBooleanSchema.optional(),
+    partial_images: z.coerce
+      .number({ error: "must be an integer" })
+      .pipe(partialImagesSchema)
+      .optional(),
+  })
+  .superRefine(checkDelivery);
 
 /** Extension: POST /v1/images/interpolations — slerp between two prompts (unCLIP fig. 4). */
 export const interpolationRequestSchema = z.strictObject({

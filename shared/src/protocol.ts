@@ -8,7 +8,13 @@
 // previous version's paths and answers each in its own version; an edge falls back to the
 // previous version with a runner that does not know the current one (404 on its path).
 import { z } from "zod";
-import { imageSizeSchema, MAX_IMAGES_PER_REQUEST, promptSchema, seedSchema } from "./api.ts";
+import {
+  imageSizeSchema,
+  MAX_IMAGES_PER_REQUEST,
+  MAX_PARTIAL_IMAGES,
+  promptSchema,
+  seedSchema,
+} from "./api.ts";
 import { samplerNameSchema } from "./manifest.ts";
 import type { Operation } from "./operation.ts";
 import { requestIdSchema } from "./requestId.ts";
@@ -72,6 +78,12 @@ const rendering = {
   request_id: requestIdSchema.optional(),
   /** Absolute deadline (ms since epoch); the pool drops the job at its next step after it. */
   deadline: z.number().int().positive().optional(),
+  /**
+   * Streaming only: `partial` events per image before the result (x0 predictions at evenly
+   * spaced steps of the decoder and upsampler schedule). Never changes the final pixels, so
+   * it is not part of the cache key; absent or 0 costs nothing.
+   */
+  partial_images: z.number().int().min(0).max(MAX_PARTIAL_IMAGES).optional(),
 };
 
 const textRendering = {
@@ -171,6 +183,22 @@ export const poolProgressEventSchema = z.strictObject({
   progress: z.number().min(0).max(1),
 });
 
+/**
+ * A `partial` server-sent event: image `index`'s current x0 prediction, resized to the job's
+ * size, as a PNG. `partial_image_index` counts 0..partial_images−1 per image.
+ */
+export const poolPartialImageSchema = z.strictObject({
+  index: z.number().int().min(0),
+  partial_image_index: z
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_PARTIAL_IMAGES - 1),
+  png_b64: z.string().min(1),
+  width: z.number().int().positive(),
+  height: z.number().int().positive(),
+});
+
 export type PoolGenerateRequest = z.infer<typeof poolGenerateRequestSchema>;
 export type PoolVariationRequest = z.infer<typeof poolVariationRequestSchema>;
 export type PoolEditRequest = z.infer<typeof poolEditRequestSchema>;
@@ -179,6 +207,7 @@ export type PoolImage = z.infer<typeof poolImageSchema>;
 /** An answer in any accepted version, as the edge reads it. */
 export type PoolResponse = z.infer<typeof poolResponseSchema>;
 export type PoolProgressEvent = z.infer<typeof poolProgressEventSchema>;
+export type PoolPartialImage = z.infer<typeof poolPartialImageSchema>;
 
 /** A validated job request with its operation: what the runner admits and runs. */
 export type PoolRequest = {

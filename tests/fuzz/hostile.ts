@@ -10,6 +10,8 @@ export interface HostileRequest {
   path: string;
   headers: Record<string, string>;
   body?: string | Uint8Array;
+  /** Streams: the client goes away this many ms after sending (the answer is not judged). */
+  abortAfterMs?: number;
 }
 
 const paths = fc.oneof(
@@ -23,6 +25,9 @@ const paths = fc.oneof(
     `/v1/images/${"a".repeat(64)}/0.png`,
     `/v1/images/${"a".repeat(64)}/0.png?expires=99999999999&signature=${"0".repeat(64)}`,
     `/v1/images/${"a".repeat(64)}/0.png?expires=-1&signature=x&expires=2`,
+    `/v1/images/${"a".repeat(64)}/0-q80.webp?expires=99999999999&signature=${"0".repeat(64)}`,
+    `/v1/images/${"a".repeat(64)}/0-q101.jpeg`,
+    `/v1/images/${"a".repeat(64)}/0.gif`,
     "/v1/models",
     "/v1/models/dall-e-2",
     "/v1/models/%00",
@@ -79,6 +84,14 @@ const generationLike = fc.record(
     frames: wrongType,
     target_prompt: fc.oneof(unicodeEdge, wrongType),
     mode: wrongType,
+    stream: fc.oneof(fc.boolean(), wrongType),
+    partial_images: fc.oneof(fc.integer({ min: -1, max: 5 }), wrongType),
+    output_format: fc.oneof(
+      fc.constantFrom("png", "webp", "jpeg", "gif", "svg", "bmp", "JPEG"),
+      wrongType,
+    ),
+    output_compression: fc.oneof(fc.integer({ min: -10, max: 120 }), wrongType),
+    background: fc.oneof(fc.constantFrom("auto", "opaque", "transparent"), wrongType),
     __proto__: fc.constant({ polluted: true }),
   },
   { requiredKeys: [] },
@@ -120,7 +133,19 @@ const multipartBody = fc
     fc.constantFrom("image/png", "image/gif", "", "text/plain"),
     fc.boolean(),
     fc.dictionary(
-      fc.constantFrom("n", "size", "response_format", "seed", "steps", "prompt", "x"),
+      fc.constantFrom(
+        "n",
+        "size",
+        "response_format",
+        "seed",
+        "steps",
+        "prompt",
+        "x",
+        "stream",
+        "partial_images",
+        "output_format",
+        "output_compression",
+      ),
       fc.string({ maxLength: 20 }),
       {
         maxKeys: 3,
@@ -178,7 +203,26 @@ const contentType = fc.constantFrom(
   "",
 );
 
+/** Valid streamed generations whose client goes away at some point of the stream. */
+const abortedStream = fc
+  .record({
+    prompt: fc.constantFrom("a red circle", "two blue squares", "a smiling face"),
+    seed: fc.integer({ min: 0, max: 1000 }),
+    partial_images: fc.integer({ min: 0, max: 3 }),
+    output_format: fc.constantFrom("png", "webp", "jpeg"),
+    steps: fc.integer({ min: 2, max: 20 }),
+    abortAfterMs: fc.integer({ min: 1, max: 400 }),
+  })
+  .map(({ abortAfterMs, ...fields }) => ({
+    method: "POST",
+    path: "/v1/images/generations",
+    headers: { authorization: `Bearer ${LOCAL_API_KEY}`, "content-type": "application/json" },
+    body: JSON.stringify({ ...fields, stream: true }),
+    abortAfterMs,
+  }));
+
 export const hostileRequest: fc.Arbitrary<HostileRequest> = fc.oneof(
+  { weight: 1, arbitrary: abortedStream },
   {
     weight: 5,
     arbitrary: fc
@@ -345,7 +389,7 @@ export async function send(edgeUrl: string, req: HostileRequest): Promise<Respon
     method: req.method,
     headers: req.headers,
     body: req.body as BodyInit | undefined,
-    signal: AbortSignal.timeout(60_000),
+    signal: AbortSignal.timeout(req.abortAfterMs ?? 60_000),
   });
 }
 
@@ -361,7 +405,11 @@ export async function runFuzz(edgeUrl: string, count: number, seed: number, conc
       try {
         verdict = await judge(await send(edgeUrl, request), request.method);
       } catch (error) {
-        verdict = { ok: false, status: 0, reason: `no answer: ${(error as Error).message}` };
+        // A client that leaves mid-stream expects no answer; the stack must just keep serving.
+        verdict =
+          request.abortAfterMs !== undefined && (error as Error).name === "TimeoutError"
+            ? { ok: true, status: 0 }
+            : { ok: false, status: 0, reason: `no answer: ${(error as Error).message}` };
       }
       byStatus.set(verdict.status, (byStatus.get(verdict.status) ?? 0) + 1);
       if (!verdict.ok) failures.push({ request, verdict });

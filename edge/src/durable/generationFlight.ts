@@ -1,13 +1,22 @@
 // GenerationFlight: one object per cache key, so identical misses that arrive together are
 // rendered by one pool call and every waiter gets its outcome (single flight). The flight
 // verifies and stores the pool's images and hands the stored bytes back to whoever asks, so
-// an inline answer never reads back from R2 what was just written.
+// an inline answer never reads back from R2 what was just written. A streamed request brings a
+// subscriber: the flight it starts asks the pool for that stream's partial images, and every
+// stream on the flight gets each partial as it arrives, thinned to its own count; a stream that
+// goes away loses only its own events.
 
 import { DurableObject } from "cloudflare:workers";
-import { newRequestId, type PoolProgressEvent } from "@unclip/shared";
+import {
+  bytesFromBase64,
+  newRequestId,
+  type PoolPartialImage,
+  type PoolProgressEvent,
+} from "@unclip/shared";
 import { ApiError, type SerializedApiError } from "../errors.ts";
 import { logEvent } from "../observability/log.ts";
 import { callPool } from "../pool/client.ts";
+import { thinnedPartials } from "../render/events.ts";
 import type { RenderJob } from "../render/job.ts";
 import { isCached, storeImages, verifyPoolImages } from "../storage/images.ts";
 
@@ -21,6 +30,21 @@ export interface FlightOptions {
   watcherJobId?: string;
   /** The asking request's id: the pool logs the id of the request that started its job. */
   requestId?: string;
+  /** A streamed answer waiting on image 0: its partial images go to `onPartial`. */
+  stream?: StreamSubscriber;
+}
+
+export interface StreamSubscriber {
+  /** The request's `partial_images`. */
+  partialImages: number;
+  /** Called (over RPC, in order) with the stream's own partial index and the partial's PNG. */
+  onPartial(partialIndex: number, png: Uint8Array): unknown;
+}
+
+/** A stream on a flight: its partials are delivered one after another, then its outcome. */
+interface Subscription {
+  subscriber: StreamSubscriber;
+  delivered: Promise<void>;
 }
 
 export type FlightOutcome =
@@ -51,6 +75,11 @@ interface Flight {
   leader: string;
   /** Request ids that joined it, logged with the flight's line. */
   joined: string[];
+  /** Partial images the pool was asked for (those of the stream that started the flight). */
+  partialImages: number;
+  subscriptions: Set<Subscription>;
+  /** The last partial passed on: a retry on another runner sends them again from 0. */
+  lastPartial: number;
 }
 
 /** One JSON log line, the same shape as the request lines (observability/requestRecord.ts). */
@@ -66,23 +95,40 @@ export class GenerationFlight extends DurableObject<Env> {
   async render(job: RenderJob, options: FlightOptions = {}): Promise<FlightOutcome> {
     const { watcherJobId } = options;
     if (watcherJobId) this.#watchers.add(watcherJobId);
+    const subscription: Subscription | undefined = options.stream && {
+      subscriber: options.stream,
+      delivered: Promise.resolve(),
+    };
     try {
       const requestId = options.requestId ?? watcherJobId ?? newRequestId();
-      return await this.#join(job, options.withImages ?? false, requestId);
+      const outcome = await this.#join(job, options.withImages ?? false, requestId, subscription);
+      // Every partial goes out before the outcome does.
+      await subscription?.delivered;
+      return outcome;
     } finally {
       if (watcherJobId) this.#watchers.delete(watcherJobId);
     }
   }
 
-  async #join(job: RenderJob, withImages: boolean, requestId: string): Promise<FlightOutcome> {
+  async #join(
+    job: RenderJob,
+    withImages: boolean,
+    requestId: string,
+    subscription?: Subscription,
+  ): Promise<FlightOutcome> {
     // Join a flight that renders at least the images this request needs.
     while (this.#flight) {
       const flight = this.#flight;
       flight.joined.push(requestId);
       logFlight({ msg: "flight joined", request_id: requestId, job: flight.leader, key: job.key });
-      const result = await flight.result;
-      if (flight.count >= job.count) {
-        return outcomeOf(result, job.count, withImages, flight.leader, true);
+      if (subscription && flight.count >= job.count) flight.subscriptions.add(subscription);
+      try {
+        const result = await flight.result;
+        if (flight.count >= job.count) {
+          return outcomeOf(result, job.count, withImages, flight.leader, true);
+        }
+      } finally {
+        if (subscription) flight.subscriptions.delete(subscription);
       }
     }
     // The race this second check guards: a flight for this key finished (and stored its
@@ -91,31 +137,35 @@ export class GenerationFlight extends DurableObject<Env> {
       return { ok: true, generated: false, job: null, joined: false, runner: null };
     }
     // Another request started a flight while this one awaited R2: join it instead.
-    if (this.#flight) return this.#join(job, withImages, requestId);
-    const joined: string[] = [];
+    if (this.#flight) return this.#join(job, withImages, requestId, subscription);
     const flight: Flight = {
       count: job.count,
       leader: requestId,
-      joined,
-      result: this.#fly(job, requestId, joined),
+      joined: [],
+      result: Promise.resolve({ ok: true, images: [], runner: null }),
+      partialImages: subscription?.subscriber.partialImages ?? 0,
+      subscriptions: new Set(subscription ? [subscription] : []),
+      lastPartial: -1,
     };
+    flight.result = this.#fly(job, flight);
     this.#flight = flight;
     try {
       return outcomeOf(await flight.result, job.count, withImages, requestId, false);
     } finally {
       if (this.#flight === flight) this.#flight = undefined;
+      if (subscription) flight.subscriptions.delete(subscription);
     }
   }
 
   /** The pool call of a flight, then one log line: which request ids rode on which job. */
-  async #fly(job: RenderJob, leader: string, joined: string[]): Promise<FlightResult> {
+  async #fly(job: RenderJob, flight: Flight): Promise<FlightResult> {
     const started = Date.now();
-    const result = await this.#callAndStore(job, leader);
+    const result = await this.#callAndStore(job, flight);
     logFlight({
       msg: "flight",
-      job: leader,
+      job: flight.leader,
       key: job.key,
-      joined,
+      joined: flight.joined,
       runner: result.ok ? result.runner : null,
       status: result.ok ? 200 : result.error.status,
       error: result.ok ? null : result.error.body.error.code,
@@ -125,17 +175,20 @@ export class GenerationFlight extends DurableObject<Env> {
     return result;
   }
 
-  async #callAndStore(job: RenderJob, leader: string): Promise<FlightResult> {
+  async #callAndStore(job: RenderJob, flight: Flight): Promise<FlightResult> {
     let runner: string | null = null;
     try {
       const onProgress =
         this.#watchers.size > 0 ? (e: PoolProgressEvent) => this.#tell(e) : undefined;
+      const streaming = flight.partialImages > 0;
+      const payload = { ...job.payload, request_id: flight.leader };
       const response = await callPool(
         job.operation,
-        { ...job.payload, request_id: leader },
+        streaming ? { ...payload, partial_images: flight.partialImages } : payload,
         this.env,
         {
           onProgress,
+          onPartial: streaming ? (p) => this.#share(flight, p) : undefined,
           onAnswer: (answered) => {
             runner = answered;
           },
@@ -151,6 +204,27 @@ export class GenerationFlight extends DurableObject<Env> {
         ok: false,
         error: new ApiError(500, "Rendering failed unexpectedly.", null, "internal_error").toJSON(),
       };
+    }
+  }
+
+  /** Hands a partial of image 0 to every stream on the flight that wants it. */
+  #share(flight: Flight, partial: PoolPartialImage): void {
+    if (partial.index !== 0 || partial.partial_image_index <= flight.lastPartial) return;
+    flight.lastPartial = partial.partial_image_index;
+    const png = bytesFromBase64(partial.png_b64);
+    for (const subscription of flight.subscriptions) {
+      const { partialImages, onPartial } = subscription.subscriber;
+      const own = thinnedPartials(partialImages, flight.partialImages).get(
+        partial.partial_image_index,
+      );
+      if (own === undefined) continue;
+      subscription.delivered = subscription.delivered
+        .then(() => onPartial(own, png))
+        .then(
+          () => undefined,
+          // The stream's client went away: it loses its own events, nothing else.
+          () => void flight.subscriptions.delete(subscription),
+        );
     }
   }
 

@@ -7,10 +7,13 @@ import { requireServedModel } from "../bundle/models.ts";
 import { configOf } from "../config.ts";
 import { enforceContentPolicy } from "../contentPolicy.ts";
 import { submitAsyncJob } from "../durable/jobStore.ts";
+import type { OutputEncoding } from "../images/encode.ts";
 import { chargeRequest, costOf, policyFor } from "../middleware/ratelimit/index.ts";
 import { type AnswerShape, imagesData, type ResponseFormat } from "../render/answer.ts";
+import type { StreamedOperation } from "../render/events.ts";
 import { type ImageRequest, renderJobFor } from "../render/job.ts";
 import { renderImages } from "../render/service.ts";
+import { SSE_HEADERS, streamedAnswer } from "../render/stream.ts";
 import type { AppEnv } from "../types.ts";
 
 /**
@@ -31,21 +34,45 @@ export function admitImageRequest(
 
 export interface AnswerOptions {
   responseFormat: ResponseFormat;
+  /** `output_format` and `output_compression`, defaults applied (outputEncodingOf). */
+  encoding: OutputEncoding;
   /** Answer 202 with an async job instead of waiting (generations' `async`). */
   async?: boolean;
+  /** Answer with server-sent events (`stream: true`; one image, checked by the schema). */
+  stream?: { operation: StreamedOperation; partialImages: number };
 }
 
 /** Renders (or finds) the request's images and answers them; `x-unclip-cache` says which. */
 export async function answerImageRequest(
   c: Context<AppEnv>,
   request: ImageRequest,
-  { responseFormat, async = false }: AnswerOptions,
+  { responseFormat, encoding, async = false, stream }: AnswerOptions,
 ): Promise<Response> {
   const job = await renderJobFor(request, servedBundle);
   const cost = costOf(job.count, job.size);
   await chargeRequest(c, cost);
   c.header("x-unclip-cache-key", job.key);
-  const shape: AnswerShape = { responseFormat, origin: new URL(c.req.url).origin };
+  const shape: AnswerShape = { responseFormat, encoding, origin: new URL(c.req.url).origin };
+  if (stream) {
+    const apiKey = c.get("apiKey");
+    const { events, cacheHit } = await streamedAnswer(
+      {
+        job,
+        ...stream,
+        encoding,
+        requestId: c.get("requestId"),
+        refund: () =>
+          c.env.RATE_LIMITER.get(c.env.RATE_LIMITER.idFromName(apiKey.hash)).refund(
+            cost,
+            policyFor(apiKey, c.env),
+          ),
+      },
+      c.env,
+      c.executionCtx,
+    );
+    c.header("x-unclip-cache", cacheHit ? "hit" : "miss");
+    return c.body(events, 200, SSE_HEADERS);
+  }
   if (async) {
     const apiKey = c.get("apiKey");
     const status = await submitAsyncJob(

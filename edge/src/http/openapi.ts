@@ -35,6 +35,19 @@ export const jsonResponse = <S extends z.ZodType>(schema: S, description: string
   content: { "application/json": { schema } },
 });
 
+/**
+ * An images answer, or with `stream: true` the server-sent events of OpenAI's image streaming:
+ * `image_generation.partial_image` / `image_edit.partial_image` (b64_json,
+ * partial_image_index), then one `*.completed` event, or an `error` event with the error object.
+ */
+export const imagesOrStreamResponse = <S extends z.ZodType>(schema: S, description: string) => ({
+  description: `${description}; with \`stream: true\`, server-sent events: \`*.partial_image\` (partial_images of them, each with b64_json and partial_image_index), then one \`*.completed\` (b64_json), or an \`error\` event carrying the OpenAI error object`,
+  content: {
+    "application/json": { schema },
+    "text/event-stream": { schema: { type: "string" as const } },
+  },
+});
+
 /** A required request body of one media type (JSON, or a multipart form). */
 export const requestBody = <S extends z.ZodType>(
   mediaType: "application/json" | "multipart/form-data",

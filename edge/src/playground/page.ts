@@ -1,5 +1,6 @@
 // GET /: the playground, one self-contained HTML page (no framework). It uses the public API
-// like any client: async generation followed through the job's SSE stream, a variations
+// like any client: streamed generation (OpenAI's `stream: true` with partial images, so each
+// picture comes into focus in place) in the chosen output format, a variations
 // button per image, an edit panel where a mask is painted over an image, and an interpolation
 // slider between two prompts. The example prompts come from the served bundle's manifest, so
 // a first click draws something the model knows. Stable ids and data-testids are part of its
@@ -79,53 +80,83 @@ async function* serverSentEvents(res) {
     }
   }
 }
+/** One figure per image, with variations and edit buttons for its current picture. */
+function figureFor(container, i) {
+  const figure = document.createElement("figure");
+  figure.dataset.testid = "image";
+  const img = document.createElement("img");
+  img.alt = "image " + i; img.dataset.testid = "image-" + i;
+  const button = document.createElement("button");
+  button.type = "button"; button.textContent = "variations";
+  button.dataset.testid = "variations-" + i; button.className = "variations";
+  button.addEventListener("click", () => variationsOf(img.src));
+  const edit = document.createElement("button");
+  edit.type = "button"; edit.textContent = "edit";
+  edit.dataset.testid = "edit-" + i; edit.className = "edit";
+  edit.addEventListener("click", () => loadForEdit(img.src));
+  figure.append(img, document.createElement("br"), button, " ", edit);
+  container.append(figure);
+  return img;
+}
 function showImages(container, data) {
   container.replaceChildren();
-  data.forEach((item, i) => {
-    const figure = document.createElement("figure");
-    figure.dataset.testid = "image";
-    const img = document.createElement("img");
-    img.src = item.url; img.alt = "image " + i; img.dataset.testid = "image-" + i;
-    const button = document.createElement("button");
-    button.type = "button"; button.textContent = "variations";
-    button.dataset.testid = "variations-" + i; button.className = "variations";
-    button.addEventListener("click", () => variationsOf(item.url));
-    const edit = document.createElement("button");
-    edit.type = "button"; edit.textContent = "edit";
-    edit.dataset.testid = "edit-" + i; edit.className = "edit";
-    edit.addEventListener("click", () => loadForEdit(item.url));
-    figure.append(img, document.createElement("br"), button, " ", edit);
-    container.append(figure);
+  data.forEach((item, i) => { figureFor(container, i).src = item.url ?? "data:image/png;base64," + item.b64_json; });
+}
+const PARTIALS = 2;
+// Streams one image into img: each partial replaces the picture in place, then the final one.
+// data-kind says which is showing ("partial" or "final"), for the browser test and styling.
+async function streamInto(img, body, onEvent) {
+  const res = await fetch("/v1/images/generations", {
+    method: "POST", headers: { ...headers(), "content-type": "application/json" }, body: JSON.stringify(body),
   });
+  if (!res.ok) throw new Error(await failure(res));
+  for await (const { event, data } of serverSentEvents(res)) {
+    if (event === "error") throw new Error(data.error.message);
+    const mime = "image/" + data.output_format;
+    if (event.endsWith(".partial_image")) { img.dataset.kind = "partial"; img.dataset.partial = String(data.partial_image_index); }
+    else if (event.endsWith(".completed")) img.dataset.kind = "final";
+    else continue;
+    img.src = "data:" + mime + ";base64," + data.b64_json;
+    onEvent();
+  }
 }
 async function generate(event) {
   event.preventDefault();
-  const body = { prompt: $("prompt").value, n: Number($("n").value), size: $("size").value, async: true };
-  if ($("seed").value !== "") body.seed = Number($("seed").value);
-  setStatus("submitting…", "busy"); setProgress(0); $("generate").disabled = true;
+  const n = Number($("n").value);
+  // One stream per image (a stream carries one image). Seeds: as given (+ i), else the
+  // model's derived seed for a single image and a random base for several.
+  const seedText = $("seed").value;
+  const base = seedText !== "" ? Number(seedText) : n > 1 ? Math.floor(Math.random() * 4e9) : undefined;
+  const format = $("format").value;
+  setStatus("streaming…", "busy"); setProgress(0); $("generate").disabled = true;
+  $("images").replaceChildren();
+  let events = 0;
+  const total = n * (PARTIALS + 1);
   try {
-    const res = await fetch("/v1/images/generations", {
-      method: "POST", headers: { ...headers(), "content-type": "application/json" }, body: JSON.stringify(body),
-    });
-    if (res.status !== 202) throw new Error(await failure(res));
-    const job = await res.json();
-    $("job-id").textContent = job.id;
-    const events = await fetch("/v1/jobs/" + job.id + "/events", { headers: headers() });
-    if (!events.ok) throw new Error(await failure(events));
-    for await (const { event, data } of serverSentEvents(events)) {
-      if (event === "progress") { setProgress(data.progress); setStatus(data.status + (data.stage ? " · " + data.stage : ""), "busy"); }
-      else if (event === "result") { setProgress(1); showImages($("images"), data.result.data); setStatus("done", "done"); }
-      else if (event === "error") { throw new Error(data.error.message); }
-    }
+    await Promise.all(Array.from({ length: n }, (_, i) => {
+      const body = { prompt: $("prompt").value, n: 1, size: $("size").value, stream: true,
+        partial_images: PARTIALS, output_format: format };
+      if (format !== "png") body.output_compression = Number($("compression").value);
+      if (base !== undefined) body.seed = (base + i) % 4294967296;
+      return streamInto(figureFor($("images"), i), body, () => { events += 1; setProgress(Math.min(1, events / total)); });
+    }));
+    setProgress(1); setStatus("done", "done");
   } catch (error) { setStatus(String(error.message || error), "error"); }
   finally { $("generate").disabled = false; }
 }
-async function variationsOf(url) {
+/** Any image the page shows (a data: or image URL, any format) as a PNG upload. */
+async function pngUpload(src) {
+  const bitmap = await createImageBitmap(await (await fetch(src)).blob());
+  const canvas = document.createElement("canvas");
+  canvas.width = bitmap.width; canvas.height = bitmap.height;
+  canvas.getContext("2d").drawImage(bitmap, 0, 0);
+  return new File([await pngOf(canvas)], "image.png", { type: "image/png" });
+}
+async function variationsOf(src) {
   setStatus("variations…", "busy");
   try {
-    const png = await (await fetch(url)).blob();
     const form = new FormData();
-    form.append("image", new File([png], "image.png", { type: "image/png" }));
+    form.append("image", await pngUpload(src));
     form.append("n", $("n").value); form.append("size", $("size").value);
     const res = await fetch("/v1/images/variations", { method: "POST", headers: headers(), body: form });
     if (!res.ok) throw new Error(await failure(res));
@@ -229,6 +260,8 @@ async function interpolate(event) {
   finally { $("interpolate").disabled = false; }
 }
 $("generate-form").addEventListener("submit", generate);
+$("format").addEventListener("change", () => { $("compression").disabled = $("format").value === "png"; });
+$("compression").disabled = true;
 $("interp-form").addEventListener("submit", interpolate);
 $("interp-slider").addEventListener("input", showFrame);
 `;
@@ -269,12 +302,13 @@ export function playgroundPage({
     <label>n <input id="n" data-testid="n" type="number" min="1" max="10" value="4"></label>
     <label>seed <input id="seed" data-testid="seed" type="number" min="0" max="4294967295" placeholder="derived"></label>
     <label>size <select id="size" data-testid="size">${sizeOptions}</select></label>
+    <label>format <select id="format" data-testid="format"><option selected>png</option><option>webp</option><option>jpeg</option></select></label>
+    <label>quality <input id="compression" data-testid="compression" type="number" min="0" max="100" value="85" title="output_compression (webp, jpeg)"></label>
     <button id="generate" data-testid="generate" type="submit">Generate</button>
   </fieldset>
 </form>
 <progress id="progress" data-testid="progress" max="1" value="0"></progress>
 <span id="progress-label" data-testid="progress-label">0%</span>
-· job <code id="job-id" data-testid="job-id"></code>
 · <span id="status" data-testid="status" data-state="idle">idle</span>
 <h2>Images</h2>
 <div id="images" data-testid="images"></div>

@@ -7,9 +7,11 @@ import {
   type ErrorStatus,
   type Operation,
   openAiErrorSchema,
+  type PoolPartialImage,
   type PoolProgressEvent,
   type PoolResponse,
   PROTOCOL_VERSIONS,
+  poolPartialImageSchema,
   poolPathOf,
   poolProgressEventSchema,
   poolResponseSchema,
@@ -26,6 +28,11 @@ export interface PoolCallOptions {
   onProgress?: (event: PoolProgressEvent) => void;
   /** Told which runner (its POOL_URL entry) gave the answer. */
   onAnswer?: (runner: string) => void;
+  /**
+   * Streaming: the payload's `partial_images`, each as the runner sends it. After a retry on
+   * another runner they start again from index 0; the caller drops what it already passed on.
+   */
+  onPartial?: (partial: PoolPartialImage) => void;
   /** Clock and sleep, replaceable in tests of the retry policy. */
   now?: () => number;
   sleep?: (ms: number) => Promise<void>;
@@ -135,7 +142,7 @@ async function attemptOnce(
       method: "POST",
       headers: {
         "content-type": "application/json",
-        accept: options.onProgress ? "text/event-stream" : "application/json",
+        accept: options.onProgress || options.onPartial ? "text/event-stream" : "application/json",
         ...(await signRequest(secret, { method: "POST", path, body })),
       },
       body,
@@ -152,7 +159,7 @@ async function attemptOnce(
     if (response.ok) {
       const contentType = response.headers.get("content-type") ?? "";
       if (contentType.startsWith("text/event-stream") && response.body) {
-        return await readEventStream(response.body, options.onProgress);
+        return await readEventStream(response.body, options);
       }
       return parsePoolResponse(await response.json());
     }
@@ -226,7 +233,7 @@ function isVisibleChange(before: PoolProgressEvent | undefined, after: PoolProgr
 
 async function readEventStream(
   stream: ReadableStream<Uint8Array>,
-  onProgress: PoolCallOptions["onProgress"],
+  { onProgress, onPartial }: Pick<PoolCallOptions, "onProgress" | "onPartial">,
 ): Promise<PoolResponse | RetryableFailure> {
   let reported: PoolProgressEvent | undefined;
   for await (const event of parseServerSentEvents(stream)) {
@@ -238,6 +245,10 @@ async function readEventStream(
         reported = progress.data;
         onProgress?.(progress.data);
       }
+    } else if (event.event === "partial") {
+      // A malformed partial is dropped: it is a preview, the result is what counts.
+      const partial = poolPartialImageSchema.safeParse(data);
+      if (partial.success) onPartial?.(partial.data);
     } else if (event.event === "result") {
       return parsePoolResponse(data);
     } else if (event.event === "error") {

@@ -2,6 +2,7 @@
 // once, in this order: the key (render/job.ts, already in the job) → the R2 cache → the key's
 // GenerationFlight (single flight) → the pool → the store (both inside the flight). Routes
 // and async jobs (durable/jobStore.ts) both call `renderImages`, so they share flights.
+import type { StreamSubscriber } from "../durable/generationFlight.ts";
 import { ApiError } from "../errors.ts";
 import { isCached, readCached, readStored } from "../storage/images.ts";
 import type { RenderJob } from "./job.ts";
@@ -13,6 +14,8 @@ export interface RenderOptions {
   watcherJobId?: string;
   /** The request asking (`x-request-id`): the pool logs it with the job this request starts. */
   requestId?: string;
+  /** A streamed answer's partial images (render/stream.ts); a cache hit has none. */
+  stream?: StreamSubscriber;
 }
 
 export interface RenderedImages {

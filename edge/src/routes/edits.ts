@@ -2,12 +2,17 @@
 // optional `mask` PNG of the same size whose fully transparent pixels mark the area to redraw
 // (else the image's own alpha), and the prompt that says what to draw there. Both files are
 // checked from their headers here; the runner decodes them.
-import { editFieldsSchema, imagesResponseSchema } from "@unclip/shared";
+import {
+  editFieldsSchema,
+  imagesResponseSchema,
+  outputEncodingOf,
+  responseFormatOf,
+} from "@unclip/shared";
 import { z } from "zod";
 import { ApiError } from "../errors.ts";
 import { endpoint } from "../http/endpoint.ts";
 import { admitImageRequest, answerImageRequest } from "../http/imageRequest.ts";
-import { errorResponses, jsonResponse, requestBody } from "../http/openapi.ts";
+import { errorResponses, imagesOrStreamResponse, requestBody } from "../http/openapi.ts";
 import { maxUploadBodyBytes, readImageUpload } from "../http/upload.ts";
 import { readPngHeader } from "../images/png.ts";
 import { requireApiKey } from "../middleware/auth/index.ts";
@@ -31,7 +36,10 @@ export const edits = endpoint(
     summary: "Redraw the masked area of a square PNG from a prompt (OpenAI-compatible)",
     security: [{ bearer: [] }],
     request: requestBody("multipart/form-data", editFormSchema),
-    responses: { 200: jsonResponse(imagesResponseSchema, "The images"), ...errorResponses },
+    responses: {
+      200: imagesOrStreamResponse(imagesResponseSchema, "The images"),
+      ...errorResponses,
+    },
   },
   requireApiKey,
   rateLimit,
@@ -67,7 +75,13 @@ export const edits = endpoint(
         image: await uploadedPng(upload.image),
         mask: maskBytes && (await uploadedPng(maskBytes)),
       },
-      { responseFormat: fields.response_format },
+      {
+        responseFormat: responseFormatOf(fields),
+        encoding: outputEncodingOf(fields),
+        stream: fields.stream
+          ? { operation: "edit", partialImages: fields.partial_images ?? 0 }
+          : undefined,
+      },
     );
   },
 );

@@ -1,8 +1,19 @@
 // POST /v1/images/generations (OpenAI-compatible, plus seed/steps/guidance and `async`).
-import { generationRequestSchema, imagesResponseSchema, jobStatusSchema } from "@unclip/shared";
+import {
+  generationRequestSchema,
+  imagesResponseSchema,
+  jobStatusSchema,
+  outputEncodingOf,
+  responseFormatOf,
+} from "@unclip/shared";
 import { endpoint } from "../http/endpoint.ts";
 import { admitImageRequest, answerImageRequest } from "../http/imageRequest.ts";
-import { errorResponses, jsonResponse, requestBody } from "../http/openapi.ts";
+import {
+  errorResponses,
+  imagesOrStreamResponse,
+  jsonResponse,
+  requestBody,
+} from "../http/openapi.ts";
 import { requireApiKey } from "../middleware/auth/index.ts";
 import { body, MAX_JSON_BODY_BYTES, parseJsonBody } from "../middleware/body/index.ts";
 import { rateLimit } from "../middleware/ratelimit/index.ts";
@@ -16,7 +27,7 @@ export const generations = endpoint(
     security: [{ bearer: [] }],
     request: requestBody("application/json", generationRequestSchema),
     responses: {
-      200: jsonResponse(imagesResponseSchema, "The images"),
+      200: imagesOrStreamResponse(imagesResponseSchema, "The images"),
       202: jsonResponse(jobStatusSchema, "The async job that renders them"),
       ...errorResponses,
     },
@@ -30,7 +41,14 @@ export const generations = endpoint(
     return answerImageRequest(
       c,
       { operation: "generation", fields },
-      { responseFormat: fields.response_format, async: fields.async },
+      {
+        responseFormat: responseFormatOf(fields),
+        encoding: outputEncodingOf(fields),
+        async: fields.async,
+        stream: fields.stream
+          ? { operation: "generation", partialImages: fields.partial_images ?? 0 }
+          : undefined,
+      },
     );
   },
 );

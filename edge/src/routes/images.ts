@@ -1,13 +1,16 @@
-// GET /v1/images/<key>/<i>.png?expires=…&signature=…: the stored PNGs, behind the expiring
-// signed URLs the image answers carry (storage/signedUrl.ts). No API key is needed: the URL is
-// the grant. The bytes are immutable, so caches may keep them as long as the URL is valid.
+// GET /v1/images/<key>/<i>.png?expires=…&signature=… (or `<i>-q<compression>.webp|jpeg`):
+// the stored images, behind the expiring signed URLs the image answers carry
+// (storage/signedUrl.ts). No API key is needed: the URL is the grant. A webp or jpeg is encoded
+// from the PNG on its first request and kept (storage/variants.ts). The bytes are immutable,
+// so caches may keep them as long as the URL is valid.
 import { z } from "zod";
 import { configOf } from "../config.ts";
 import { ApiError } from "../errors.ts";
 import { endpoint } from "../http/endpoint.ts";
 import { errorResponses } from "../http/openapi.ts";
-import { objectName } from "../storage/images.ts";
+import { CONTENT_TYPES, type OutputEncoding } from "../images/encode.ts";
 import { grantsObject, imageUrlSecretsOf } from "../storage/signedUrl.ts";
+import { encodedImage, parseVariantFile, variantName } from "../storage/variants.ts";
 
 /** The entity tags of an If-None-Match header ("*" matches any), weak prefixes dropped. */
 export function entityTags(header: string | undefined): string[] {
@@ -31,13 +34,14 @@ export function invalidImageUrl(): ApiError {
 export interface ImageRequest {
   key: string;
   index: number;
+  encoding: OutputEncoding;
   expires?: string;
   signature?: string;
   ifNoneMatch?: string;
 }
 
 export async function servedImage(request: ImageRequest, env: Env): Promise<Response> {
-  const name = objectName(request.key, request.index);
+  const name = variantName(request.key, request.index, request.encoding);
   const now = Date.now();
   if (!(await grantsObject(imageUrlSecretsOf(configOf(env)), name, request, now))) {
     throw invalidImageUrl();
@@ -51,36 +55,40 @@ export async function servedImage(request: ImageRequest, env: Env): Promise<Resp
   const tags = entityTags(request.ifNoneMatch);
   if (tags.length > 0) {
     const head = await env.IMAGES.head(name);
-    if (head === null) throw notFound();
-    if (tags.includes("*") || tags.includes(head.httpEtag)) {
+    if (head !== null && (tags.includes("*") || tags.includes(head.httpEtag))) {
       return new Response(null, {
         status: 304,
         headers: { etag: head.httpEtag, "cache-control": cacheControl },
       });
     }
   }
-  const object = await env.IMAGES.get(name);
-  if (object === null) throw notFound();
-  return new Response(object.body, {
+  const image = await encodedImage(request.key, request.index, request.encoding, env);
+  if (!image) throw notFound();
+  return new Response(image.bytes, {
     headers: {
-      etag: object.httpEtag,
+      ...(image.etag ? { etag: image.etag } : {}),
       "cache-control": cacheControl,
-      "content-type": "image/png",
-      "content-length": String(object.size),
+      "content-type": CONTENT_TYPES[request.encoding.format],
+      "content-length": String(image.bytes.length),
     },
   });
 }
 
+/** The file part of an image path: index, then the encoding (see storage/variants.ts). */
+const IMAGE_FILE = "[0-9]{1,2}(?:-q[0-9]{1,3})?\\.(?:png|webp|jpeg)";
+/** The same, loosely and without groups (Hono's router takes no groups in a parameter). */
+const IMAGE_FILE_ROUTE = "[0-9][-q0-9]{0,6}\\.[a-z]{3,4}";
+
 export const images = endpoint(
   "get",
-  "/v1/images/:key{[0-9a-f]{64}}/:file{[0-9]+\\.png}",
+  `/v1/images/:key{[0-9a-f]{64}}/:file{${IMAGE_FILE_ROUTE}}`,
   {
     summary:
       "A stored image, through the signed URL an answer carried (valid IMAGE_URL_TTL_SECONDS, one hour by default; ETag and If-None-Match)",
     request: {
       params: z.object({
         key: z.string().regex(/^[0-9a-f]{64}$/),
-        file: z.string().regex(/^[0-9]+\.png$/),
+        file: z.string().regex(new RegExp(`^${IMAGE_FILE}$`)),
       }),
       query: z.object({
         expires: z.string().regex(/^[0-9]+$/),
@@ -89,23 +97,32 @@ export const images = endpoint(
     },
     responses: {
       200: {
-        description: "The PNG",
-        content: { "image/png": { schema: z.any().meta({ type: "string", format: "binary" }) } },
+        description: "The image, in the format its file name ends with",
+        content: Object.fromEntries(
+          Object.values(CONTENT_TYPES).map((type) => [
+            type,
+            { schema: z.any().meta({ type: "string", format: "binary" }) },
+          ]),
+        ),
       },
       304: { description: "Not modified" },
       403: errorResponses[403],
       404: errorResponses[404],
     },
   },
-  (c) =>
-    servedImage(
+  (c) => {
+    const file = parseVariantFile(c.req.param("file") ?? "");
+    // The route's pattern lets through a few names no answer ever signs (`0-q7.png`, `q101`).
+    if (!file) throw invalidImageUrl();
+    return servedImage(
       {
         key: c.req.param("key") ?? "",
-        index: Number.parseInt(c.req.param("file") ?? "", 10),
+        ...file,
         expires: c.req.query("expires"),
         signature: c.req.query("signature"),
         ifNoneMatch: c.req.header("if-none-match"),
       },
       c.env,
-    ),
+    );
+  },
 );

@@ -1,12 +1,13 @@
 // POST /v1/images/interpolations (extension): frames between two prompts (slerp) or along a
 // text diff, each frame an image of the job.
-import { imagesResponseSchema, interpolationRequestSchema } from "@unclip/shared";
+import { imagesResponseSchema, interpolationRequestSchema, responseFormatOf } from "@unclip/shared";
 import { endpoint } from "../http/endpoint.ts";
 import { admitImageRequest, answerImageRequest } from "../http/imageRequest.ts";
 import { errorResponses, jsonResponse, requestBody } from "../http/openapi.ts";
 import { requireApiKey } from "../middleware/auth/index.ts";
 import { body, MAX_JSON_BODY_BYTES, parseJsonBody } from "../middleware/body/index.ts";
 import { rateLimit } from "../middleware/ratelimit/index.ts";
+import { PNG_ENCODING } from "../storage/variants.ts";
 
 export const interpolations = endpoint(
   "post",
@@ -32,7 +33,7 @@ export const interpolations = endpoint(
     return answerImageRequest(
       c,
       { operation: "interpolation", fields },
-      { responseFormat: fields.response_format },
+      { responseFormat: responseFormatOf(fields), encoding: PNG_ENCODING },
     );
   },
 );

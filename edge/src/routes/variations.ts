@@ -1,6 +1,11 @@
 // POST /v1/images/variations (OpenAI-compatible multipart): a square PNG ≤ 4 MB, checked from
 // its header before anything decodes it, rendered through its CLIP image embedding.
-import { imagesResponseSchema, variationFieldsSchema } from "@unclip/shared";
+import {
+  imagesResponseSchema,
+  outputEncodingOf,
+  responseFormatOf,
+  variationFieldsSchema,
+} from "@unclip/shared";
 import { z } from "zod";
 import { ApiError } from "../errors.ts";
 import { endpoint } from "../http/endpoint.ts";
@@ -39,7 +44,7 @@ export const variations = endpoint(
     return answerImageRequest(
       c,
       { operation: "variation", fields, image: await uploadedPng(upload.image) },
-      { responseFormat: fields.response_format },
+      { responseFormat: responseFormatOf(fields), encoding: outputEncodingOf(fields) },
     );
   },
 );

@@ -7,6 +7,7 @@ import type { BatchedJob, FeedRow, WorkItem } from "../batching/batcher.ts";
 import { gaussianNoise } from "../noise.ts";
 import { guide } from "../scheduler/ddim.ts";
 import {
+  predictedX0,
   type SamplerState,
   samplerNeedsNoise,
   samplerStep,
@@ -56,6 +57,11 @@ export interface DiffusionSampleInit {
    * masked sampling puts an edit's kept pixels back at that noise level (pipeline/inpaint.ts).
    */
   constrain?(x: Float32Array, alphaBar: number, step: number): Float32Array;
+  /**
+   * Streaming: after the network calls numbered in `steps` (1-based), the x0 the prediction
+   * implies is handed to `show`. Absent, the loop computes nothing extra.
+   */
+  preview?: { steps: ReadonlySet<number>; show(step: number, x0: Float32Array): void };
 }
 
 export class DiffusionSample implements WorkItem {
@@ -114,6 +120,9 @@ export class DiffusionSample implements WorkItem {
       ? guide(outputs[0][name], outputs[1][name], this.init.guidance)
       : outputs[0][name];
     const i = this.stepIndex;
+    if (this.init.preview?.steps.has(i + 1)) {
+      this.init.preview.show(i + 1, predictedX0(this.trajectory, i, this.x, pred));
+    }
     const noise = !samplerNeedsNoise(this.trajectory, i)
       ? undefined
       : this.init.stepNoise

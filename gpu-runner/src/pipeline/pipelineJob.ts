@@ -1,6 +1,7 @@
 // A job as the pipeline sees it: identity, cancellation, deadline and progress accounting
-// (network steps done / planned), reported as progress events of Contract 3 (docs/ARCHITECTURE.md).
-import type { PoolProgressEvent } from "@unclip/shared";
+// (network steps done / planned), reported as progress events of Contract 3 (docs/ARCHITECTURE.md),
+// and the partial images of a streamed answer.
+import type { PoolPartialImage, PoolProgressEvent } from "@unclip/shared";
 import type { BatchedJob } from "../batching/batcher.ts";
 
 export type ProgressStage = PoolProgressEvent["stage"];
@@ -20,6 +21,7 @@ export class PipelineJob implements BatchedJob {
     readonly deadline: number,
     clientSignal?: AbortSignal,
     private readonly onProgress?: (event: PoolProgressEvent) => void,
+    private readonly onPartial?: (partial: PoolPartialImage) => void,
   ) {
     this.signal = clientSignal
       ? AbortSignal.any([clientSignal, this.failed.signal])
@@ -40,6 +42,15 @@ export class PipelineJob implements BatchedJob {
   advance(stage: ProgressStage, step: number, total: number): void {
     this.done += 1;
     this.report(stage, step, total);
+  }
+
+  /** Whether anyone listens for partial images (a streamed answer); else none are made. */
+  get wantsPartials(): boolean {
+    return this.onPartial !== undefined;
+  }
+
+  partial(partial: PoolPartialImage): void {
+    this.onPartial?.(partial);
   }
 
   report(stage: ProgressStage, step: number, total: number): void {

@@ -30,6 +30,7 @@ import {
   knownRegionAt,
   maskedSampling,
 } from "./inpaint.ts";
+import { PartialImages, partialSchedule } from "./partials.ts";
 import type { PipelineJob } from "./pipelineJob.ts";
 
 /** Stage keys of the batcher (and the `stage` label of the metrics). */
@@ -55,6 +56,7 @@ export interface PipelineOptions {
 type DecodeParams = Pick<
   PoolVariationRequest,
   | "seed"
+  | "partial_images"
   | "decoder_steps"
   | "decoder_guidance_scale"
   | "decoder_sampler"
@@ -291,6 +293,32 @@ export class UnclipPipeline {
   }
 
   /**
+   * The partial images of one image when a streamed answer asked for them, else undefined:
+   * then no sample gets a preview and the denoising loop does nothing extra.
+   */
+  private partialsOf(
+    req: DecodeParams,
+    job: PipelineJob,
+    index: number,
+    size: number,
+    edit?: EditInput,
+  ): PartialImages | undefined {
+    if (!req.partial_images || !job.wantsPartials) return undefined;
+    const ups = this.manifest.stages.upsamplers;
+    const stageSteps = [
+      req.decoder_steps,
+      ...ups.map((u) => req.upsampler_steps ?? u.default_steps),
+    ];
+    return new PartialImages({
+      schedule: partialSchedule(stageSteps, req.partial_images),
+      index,
+      size,
+      finish: edit && ((chw) => compositeKept(chw, edit, size)),
+      emit: (partial) => job.partial(partial),
+    });
+  }
+
+  /**
    * Decoder then upsamplers, then the PNG at the requested size. `noiseIndex` keys the noise
    * (interpolation frames share one), `index` is the image's place in the answer. With
    * `edit`, every stage samples around the edit's kept pixels and the PNG keeps them exactly.
@@ -306,6 +334,8 @@ export class UnclipPipeline {
   ): Promise<PoolImage> {
     const { decoder, upsamplers } = this.manifest.stages;
     const R = decoder.resolution;
+    const out = sideOf(req.size);
+    const partials = this.partialsOf(req, job, index, out, edit);
     const keepKnown = (side: number, noiseStage: number) =>
       edit &&
       maskedSampling(knownRegionAt(edit, side), {
@@ -338,6 +368,7 @@ export class UnclipPipeline {
       index: noiseIndex,
       onStep: (step, total) => job.advance("decoder", step, total),
       constrain: keepKnown(R, NOISE_STAGE.decoder),
+      preview: partials?.previewFor(0),
     });
     await this.batcher.submit(dec);
     let image = dec.sample;
@@ -359,15 +390,16 @@ export class UnclipPipeline {
         index: noiseIndex,
         onStep: (step, total) => job.advance("upsampler", step, total),
         constrain: keepKnown(up.resolution, NOISE_STAGE.upsampler0 + k),
+        preview: partials?.previewFor(k + 1),
       });
       await this.batcher.submit(sample);
       image = sample.sample;
       side = up.resolution;
     }
-    const out = sideOf(req.size);
     const resized = resizeSquare(image, 3, side, out);
     const rgb = tensorToRgbBytes(edit ? compositeKept(resized, edit, out) : resized, out);
     const png = await encodeRgbPng(rgb, out);
+    await partials?.settled(); // every partial goes out before the final image
     job.report("encode", 1, 1);
     return {
       index,

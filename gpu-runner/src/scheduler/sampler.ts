@@ -3,7 +3,7 @@
 // previous x0). Pure: loops (the pipeline's DiffusionSample, a masked inpainting loop, the
 // analytic tests) keep the state and call `samplerStep` once per network output.
 import type { PredictionType, SamplerName } from "@unclip/shared";
-import { ddimStep, stepNeedsNoise } from "./ddim.ts";
+import { ddimStep, stepNeedsNoise, x0AndEps } from "./ddim.ts";
 import { dpmSolver2mStep } from "./dpmSolver.ts";
 
 type Floats = Float32Array | Float64Array;
@@ -71,4 +71,18 @@ export function samplerStep(
     i > 0 ? state.previousX0 : undefined,
   );
   return { x: next.x, state: { previousX0: next.x0 } };
+}
+
+/**
+ * The clean sample x0 that step i's prediction implies (clipped to [-1, 1] where the stage
+ * clips), as both samplers compute it in their step 1. Streaming shows it as a partial image;
+ * nothing in the loop calls it unless a partial was asked for at this step.
+ */
+export function predictedX0(t: Trajectory, i: number, x: Floats, pred: Floats): Float32Array {
+  const { x0 } = x0AndEps(x, pred, alphaBarAt(t, i), t.prediction);
+  const out = new Float32Array(x0.length);
+  for (let k = 0; k < x0.length; k++) {
+    out[k] = t.clipX0 ? Math.min(1, Math.max(-1, x0[k])) : x0[k];
+  }
+  return out;
 }
