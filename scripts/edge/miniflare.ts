@@ -47,18 +47,17 @@ export function localEdgeOptions(options: LocalEdgeOptions): MiniflareOptions {
         ...workerOptions,
         name: config.name,
         bindings: { ...vars, ...options.vars },
-        modules: [
-          { type: "ESModule", path: options.script },
-          // The output formats' WASM codecs, which the build writes beside the entry module.
-          ...readdirSync(resolve(options.script, ".."))
-            .filter((file) => file.endsWith(".wasm"))
-            .map((file) => ({
-              type: "CompiledWasm" as const,
-              path: resolve(options.script, "..", file),
-            })),
-        ],
+        modules: [{ type: "ESModule", path: options.script }, ...builtWasmModules(options.script)],
         modulesRoot: resolve(options.script, ".."),
       },
     ],
   });
+}
+
+/** The output formats' WASM codecs, which the build writes beside its entry module: every
+ * Miniflare that loads the built Worker (the stack, the keys CLI's usage reader) needs them. */
+export function builtWasmModules(script: string) {
+  return readdirSync(resolve(script, ".."))
+    .filter((file) => file.endsWith(".wasm"))
+    .map((file) => ({ type: "CompiledWasm" as const, path: resolve(script, "..", file) }));
 }

@@ -6,6 +6,7 @@ import { existsSync } from "node:fs";
 import { resolve } from "node:path";
 import { type DailyUsage, dailyUsageSchema } from "@unclip/shared";
 import { openLocalState } from "../edge/localState.ts";
+import { builtWasmModules } from "../edge/miniflare.ts";
 import { REPO_ROOT } from "../stack.ts";
 import type { UsageReader } from "./usage.ts";
 
@@ -45,6 +46,7 @@ export async function openLocalUsage(stateDir: string): Promise<UsageReader> {
     modules: [
       { type: "ESModule", path: resolve(builtWorker, "../usage-reader.js"), contents: READER },
       { type: "ESModule", path: builtWorker },
+      ...builtWasmModules(builtWorker),
     ],
     durableObjects: { RATE_LIMITER: { className: "RateLimiter", useSQLite: true } },
   });
