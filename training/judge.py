@@ -187,30 +187,19 @@ class ImageEncoderGraph(nn.Module):
 
 
 def load_image_tower(eval_dir: str = EVAL_DIR) -> nn.Module:
-    """The committed judge's image tower in PyTorch, its weights read from judge_image.onnx by name
-    (strict), checked against the card's golden embedding: for Python tools that score images
-    with the frozen judge where no onnxruntime is installed (Debian ships none)."""
-    import onnx
-    from onnx import numpy_helper
+    """The committed judge's image tower in PyTorch, its weights read back from judge_image.onnx
+    and checked against the card's golden embedding: for Python tools that score images with the
+    frozen judge where no onnxruntime is installed (Debian ships none)."""
+    from unclip.from_bundle import load_graph_weights
     with open(os.path.join(eval_dir, FILES["card"])) as f:
         card = json.load(f)
     cfg = card["config"]
     clip = CLIP(judge_config(cfg["vocab_size"], cfg["image_resolution"]))
-    graph = ImageEncoderGraph(clip)
-    model = onnx.load(os.path.join(eval_dir, FILES["image"]))
-    weights = {t.name: torch.from_numpy(numpy_helper.to_array(t).copy()) for t in model.graph.initializer}
-    # the exporter renames the GroupNorm affine weights (onnx::Mul_N, onnx::Add_N) and the
-    # projection (onnx::MatMul_N, transposed); they come in module order, so pair them up in order
-    # (the golden check below proves the pairing)
-    state = graph.state_dict()
-    renamed = sorted((k for k in weights if k.startswith("onnx::")), key=lambda k: int(k.rsplit("_", 1)[1]))
-    missing = [k for k in state if k not in weights]
-    assert len(renamed) == len(missing), f"{len(renamed)} renamed initializers for {len(missing)} missing weights"
-    for old, new in zip(renamed, missing):
-        w = weights.pop(old)
-        weights[new] = (w.t() if old.startswith("onnx::MatMul") else w).reshape(state[new].shape)
-    graph.load_state_dict(weights)
-    graph.eval()
+    graph = ImageEncoderGraph(clip).eval()
+    # the bench's loader (re-export, match renamed initializers by consumer): one mechanism for
+    # reading an exported graph's weights back into its module
+    load_graph_weights(graph, {"image": torch.zeros(2, 3, cfg["image_resolution"], cfg["image_resolution"])},
+                       ["image_embed"], os.path.join(eval_dir, FILES["image"]), "judge image tower")
     with torch.no_grad():
         got = graph(golden_image(cfg["image_resolution"]))[0]
     want = torch.tensor(card["golden"]["image_embed"]).flatten()

@@ -115,3 +115,9 @@ def test_export_writes_both_graphs_the_tokenizer_and_a_card_with_pytorch_goldens
     np.testing.assert_allclose(saved["golden"]["text_embed"], te.numpy(), atol=1e-5)
     np.testing.assert_allclose(saved["golden"]["image_embed"], ie.numpy(), atol=1e-5)
     assert json.load(open(os.path.join(tmp_path, judge.FILES["tokenizer"]), encoding="utf-8"))["model"]["type"] == "BPE"
+
+
+def test_the_committed_judge_image_tower_loads_into_pytorch_and_reproduces_its_golden():
+    from judge import load_image_tower
+    tower = load_image_tower()  # asserts the card's golden embedding within 1e-4
+    assert sum(p.numel() for p in tower.parameters()) > 0

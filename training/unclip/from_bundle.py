@@ -138,7 +138,7 @@ def _layout_of(array: np.ndarray, param: torch.Tensor):
     return None
 
 
-def _load_graph(module, inputs: dict, outputs: list, onnx_path: str, stage: str) -> None:
+def load_graph_weights(module, inputs: dict, outputs: list, onnx_path: str, stage: str) -> None:
     """Copies a bundle graph's initializers into `module`; NetworkMismatch if any tensor of either
     side is left over or the shapes disagree."""
     params = dict(module.named_parameters())
@@ -187,7 +187,7 @@ def load_weights(nets: dict, cfg: BundleConfig, bundle_dir: str) -> None:
     specs = graph_specs(nets["clip"], nets["prior"], nets["decoder"], nets["upsampler"], cfg)
     for stage, (module, inputs, outputs, _) in specs.items():
         name = "upsampler" if stage.startswith("upsampler_") else stage
-        _load_graph(module, inputs, outputs, os.path.join(bundle_dir, files[name]), name)
+        load_graph_weights(module, inputs, outputs, os.path.join(bundle_dir, files[name]), name)
 
 
 def load_bundle_networks(bundle_dir: str, cfg: BundleConfig = None, weights: bool = True):
