@@ -29,6 +29,9 @@ const POOL_NEW = "pool-secret-after-rotation";
 const URL_OLD = "image-url-secret-before-rotation";
 const URL_NEW = "image-url-secret-after-rotation";
 const READY_MS = 120_000;
+/** One request or image fetch; one step of the rotation. A stuck one fails with its name. */
+const REQUEST_MS = 60_000;
+const STEP_MS = 180_000;
 
 const dir = mkdtempSync(join(inject("stateDir"), "rotation-"));
 const running = new Set<ManagedProcess>();
@@ -85,21 +88,38 @@ it("rotates the pool secret and the image URL secret with nothing in flight brok
   // Traffic: one client after another, each image fetched from its URL as soon as it comes.
   const served: Served[] = [];
   let stopping = false;
-  let held: Promise<void> | undefined;
+  /** Set while the edge is being redeployed: the client waits before its next request. */
+  let gate: Promise<void> | undefined;
+  /** The client's current request (resolved between requests). */
+  let current: Promise<void> = Promise.resolve();
   let seed = 1;
   const traffic = (async () => {
     while (!stopping) {
-      await held;
-      const during = step;
-      const res = await fetch(`${edge.url}/v1/images/generations`, {
-        method: "POST",
-        headers: { ...authHeaders(), "content-type": "application/json" },
-        body: JSON.stringify({ prompt: "a red circle", size: "32x32", seed: seed++ }),
+      // Re-checked after waking: `current` is claimed in the same turn the gate is seen open,
+      // so a redeploy either waits for this request or this request waits for the redeploy.
+      while (gate) await gate;
+      let finished = () => {};
+      current = new Promise<void>((r) => {
+        finished = r;
       });
-      const body = (await res.json()) as { data?: { url: string }[] };
-      const url = body.data?.[0]?.url;
-      if (url) expect((await fetch(url)).status, `${url} right away`).toBe(200);
-      served.push({ status: res.status, url, step: during });
+      try {
+        const during = step;
+        const res = await fetch(`${edge.url}/v1/images/generations`, {
+          method: "POST",
+          headers: { ...authHeaders(), "content-type": "application/json" },
+          body: JSON.stringify({ prompt: "a red circle", size: "32x32", seed: seed++ }),
+          signal: AbortSignal.timeout(REQUEST_MS),
+        });
+        const body = (await res.json()) as { data?: { url: string }[] };
+        const url = body.data?.[0]?.url;
+        if (url) {
+          const image = await fetch(url, { signal: AbortSignal.timeout(REQUEST_MS) });
+          expect(image.status, `${url} right away`).toBe(200);
+        }
+        served.push({ status: res.status, url, step: during });
+      } finally {
+        finished();
+      }
       await new Promise((r) => setTimeout(r, 50));
     }
   })();
@@ -108,22 +128,28 @@ it("rotates the pool secret and the image URL secret with nothing in flight brok
     trafficFailure = error;
   });
   const servedIn = async (name: string, count = 2) => {
+    const deadline = Date.now() + STEP_MS;
     while (served.filter((s) => s.step === name).length < count) {
       if (trafficFailure) throw trafficFailure;
+      if (Date.now() > deadline) {
+        throw new Error(`fewer than ${count} requests answered in step "${name}" in ${STEP_MS} ms`);
+      }
       await new Promise((r) => setTimeout(r, 100));
     }
   };
   /** Restarts the edge between two requests, as a Worker deployment switches versions. */
+  // (It used to wait for the next answer to arrive; when the client was between requests it
+  // was itself waiting on the gate, and the two waited for each other until the test timed out.)
   const redeployEdge = async (vars: Record<string, string>) => {
     let release = () => {};
-    held = new Promise<void>((r) => {
+    gate = new Promise<void>((r) => {
       release = r;
     });
-    const inFlight = served.length;
-    while (served.length === inFlight && !stopping) await new Promise((r) => setTimeout(r, 20));
+    await current;
     await stopProcess(edge);
     running.delete(edge);
     edge = await edgeWith(vars);
+    gate = undefined;
     release();
   };
 
