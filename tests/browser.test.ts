@@ -64,14 +64,16 @@ describe.skipIf(SKIP_BROWSER)("playground in a real browser", () => {
     await expect
       .poll(() => page.locator("#images img[data-kind=final]").count(), { timeout: 60_000 })
       .toBe(4);
-    const seen = await page.evaluate(
-      () => (window as unknown as { progressSeen: number[] }).progressSeen,
-    );
+    // The bar reaches 1 in the same turn the last picture is set, but the recorder samples it
+    // on the next animation frame, so wait for that frame rather than read it at once.
+    const progressSeen = () =>
+      page.evaluate(() => (window as unknown as { progressSeen: number[] }).progressSeen);
+    await expect.poll(async () => (await progressSeen()).at(-1), { timeout: 10_000 }).toBe(1);
+    const seen = await progressSeen();
     expect(
       seen.some((v) => v > 0 && v < 1),
       `progress values seen: ${seen.join(", ")}`,
     ).toBe(true);
-    expect(seen[seen.length - 1]).toBe(1);
     const firstSrc = await page.getByTestId("image-0").first().getAttribute("src");
     expect(firstSrc).toMatch(/^data:image\/png;base64,/);
     // Each picture came into focus in place: a partial was painted before its final image.
