@@ -80,9 +80,13 @@ def main(argv=None):
                    "`python3 training/pack_run.py --unpack training/checkpoints/emoji-v2 --run-dir training/runs/emoji-v2` and "
                    f"`SKIP_TRAIN=1 RUN_DIR=training/runs/emoji-v2 training/build_bundle.sh emoji gpu {m['name']}` (training/README.md)")
     elif cfg["name"] == "gpu":
-        retrain = ("on a CUDA machine `B_CLIP=70 B_PRIOR=230 B_DEC=320 B_UP=380 B_DEC2=215 OUT=/tmp/gpu_out "
-                   "training/gpu_run.sh`, then here `python3 training/pack_run.py --unpack /tmp/gpu_out/"
-                   f"{cfg['data']}-gpu.pt --run-dir training/runs/{cfg['data']}-gpu` and "
+        # The GPU bundles before model v2 came from gpu_run.sh as it was at dc8cb6d (all four
+        # stages, B_* budgets); today's script trains model v2 and has none of those variables.
+        retrain = ("on a CUDA machine, with `training/gpu_run.sh` as of commit `dc8cb6d` "
+                   "(`git show dc8cb6d:training/gpu_run.sh`; today's script trains model v2), "
+                   "`B_CLIP=70 B_PRIOR=230 B_DEC=320 B_UP=380 B_DEC2=215 OUT=/tmp/gpu_out training/gpu_run.sh`, "
+                   f"then here `python3 training/pack_run.py --unpack /tmp/gpu_out/{cfg['data']}-gpu.pt "
+                   f"--run-dir training/runs/{cfg['data']}-gpu` and "
                    f"`SKIP_TRAIN=1 training/build_bundle.sh {cfg['data']} gpu` (training/README.md)")
     else:
         retrain = f"`training/build_bundle.sh {cfg['data']} {cfg['name']}`"
