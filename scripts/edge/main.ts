@@ -8,6 +8,7 @@ import { Miniflare } from "miniflare";
 import { buildWorker } from "./build.ts";
 import { startFront } from "./front.ts";
 import { localEdgeOptions } from "./miniflare.ts";
+import { localWorkerdV8Flags } from "./v8Flags.ts";
 
 const { values } = parseArgs({
   options: {
@@ -36,6 +37,8 @@ for (const assignment of values.var) {
 }
 
 const script = buildWorker(values.bundle, values.state);
+// Miniflare reads workerd's V8 flags from this variable only (no option takes them).
+process.env.MINIFLARE_WORKERD_V8_FLAGS = localWorkerdV8Flags().join(" ");
 const miniflare = new Miniflare(
   localEdgeOptions({
     script,
