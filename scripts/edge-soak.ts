@@ -7,7 +7,7 @@
 // The edge's V8 flags come from scripts/edge/v8Flags.ts; MINIFLARE_WORKERD_V8_FLAGS="" turns
 // them off to compare.
 import { execFileSync } from "node:child_process";
-import { readFileSync, rmSync } from "node:fs";
+import { readdirSync, readFileSync, readlinkSync, rmSync } from "node:fs";
 import { cpus, loadavg } from "node:os";
 import { resolve } from "node:path";
 import { parseArgs } from "node:util";
@@ -39,6 +39,21 @@ function workerdPid(edgePid: number): number {
 
 const rssMb = (pid: number) =>
   Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, "utf8"))?.[1]) / 1024;
+
+/**
+ * Durable Objects' SQLite databases workerd holds open: locally each object's database stays
+ * open, with its page cache, until workerd drops the object 70-140 s after its last use (one
+ * per cache key missed in that time: the GenerationFlight of single flight).
+ */
+function openObjectDatabases(pid: number): number {
+  return readdirSync(`/proc/${pid}/fd`).filter((fd) => {
+    try {
+      return /\/do\/.*\.sqlite$/.test(readlinkSync(`/proc/${pid}/fd/${fd}`));
+    } catch {
+      return false; // closed since the listing
+    }
+  }).length;
+}
 
 const versionOf = (pkg: string) =>
   (
@@ -123,13 +138,14 @@ try {
       samples.push({ done, rss: Number(rss) });
     }
     console.log(
-      `${done},${seconds},${rss},${mb(sum(before, "used"))},${mb(sum(workerHeap(before), "used"))}${after}`,
+      `${done},${seconds},${rss},${openObjectDatabases(pid)},${mb(sum(before, "used"))},` +
+        `${mb(sum(workerHeap(before), "used"))}${after}`,
     );
   };
 
   console.log(`# isolates: ${inspector.isolates.join(" ")}`);
   console.log(
-    "generations,seconds,workerd_rss_mb,heap_used_mb,worker_heap_used_mb" +
+    "generations,seconds,workerd_rss_mb,open_do_databases,heap_used_mb,worker_heap_used_mb" +
       (FORCE_GC
         ? ",rss_after_gc_mb,heap_used_after_gc_mb,worker_heap_after_gc_mb,cppgc_after_gc_mb,isolates_gced"
         : ""),
