@@ -2,7 +2,7 @@
 // mostly cache hits and image GETs, which never reach a runner, plus a miss every 20th — while
 // the resident memory of the Worker's workerd process is sampled, and, through workerd's
 // inspector, every isolate's V8 heap before and after a forced full GC. Run by hand:
-//   node --import tsx scripts/edge-soak.ts [generations, default 10000] [miss every N, default 20; 0: never]
+//   npx tsx scripts/edge-soak.ts [generations, default 10000] [miss every N, default 20; 0: never]
 //     [--no-gc]  (sample without forcing GCs: the memory as `npm start` leaves it)
 // The edge's V8 flags come from scripts/edge/v8Flags.ts; MINIFLARE_WORKERD_V8_FLAGS="" turns
 // them off to compare.
