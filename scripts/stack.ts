@@ -29,6 +29,8 @@ export interface StackOptions {
   runnerEnv?: Record<string, string>;
   /** Overrides of wrangler.toml's vars for the Worker. */
   edgeVars?: Record<string, string>;
+  /** Opens the edge's workerd V8 inspector on this loopback port (scripts/edge/inspector.ts). */
+  edgeInspectorPort?: number;
   /** Forward child output to this process's stdout/stderr. */
   verbose?: boolean;
   /** Also append each process's output to `<logDir>/<name>.log` (tests read the JSON lines). */
@@ -185,6 +187,7 @@ export function startEdge(
   vars: Record<string, string>,
   verbose = false,
   logDir?: string,
+  inspectorPort?: number,
 ): ManagedProcess {
   return launch(
     "edge",
@@ -201,6 +204,7 @@ export function startEdge(
       String(port),
       ...Object.entries(vars).flatMap(([name, value]) => ["--var", `${name}=${value}`]),
       ...(verbose ? ["--verbose"] : []),
+      ...(inspectorPort === undefined ? [] : ["--inspector-port", String(inspectorPort)]),
     ],
     {},
     port,
@@ -231,7 +235,15 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     POOL_URL: runners.map((r) => r.url).join(","),
     ...options.edgeVars,
   };
-  const edge = startEdge(edgePort, bundle, stateDir, vars, verbose, options.logDir);
+  const edge = startEdge(
+    edgePort,
+    bundle,
+    stateDir,
+    vars,
+    verbose,
+    options.logDir,
+    options.edgeInspectorPort,
+  );
 
   const all = [...runners, edge];
   const stop = async () => {

@@ -2,12 +2,13 @@
 // local R2, KV, Durable Objects and rate limits (miniflare.ts), behind an HTTP front that
 // parses requests as Cloudflare's would (front.ts). Started by scripts/stack.ts.
 //   node --import tsx scripts/edge/main.ts --bundle models/tiny-test --state .state --port 8787 \
-//     [--var NAME=value …]
+//     [--var NAME=value …] [--inspector-port N]
 import { parseArgs } from "node:util";
 import { Miniflare } from "miniflare";
 import { buildWorker } from "./build.ts";
 import { startFront } from "./front.ts";
 import { localEdgeOptions } from "./miniflare.ts";
+import { localWorkerdV8Flags } from "./v8Flags.ts";
 
 const { values } = parseArgs({
   options: {
@@ -15,6 +16,7 @@ const { values } = parseArgs({
     state: { type: "string" },
     port: { type: "string" },
     var: { type: "string", multiple: true, default: [] },
+    "inspector-port": { type: "string" },
     verbose: { type: "boolean", default: false },
   },
 });
@@ -35,8 +37,16 @@ for (const assignment of values.var) {
 }
 
 const script = buildWorker(values.bundle, values.state);
+// Miniflare reads workerd's V8 flags from this variable only (no option takes them).
+process.env.MINIFLARE_WORKERD_V8_FLAGS = localWorkerdV8Flags().join(" ");
 const miniflare = new Miniflare(
-  localEdgeOptions({ script, stateDir: values.state, vars, verbose: values.verbose }),
+  localEdgeOptions({
+    script,
+    stateDir: values.state,
+    vars,
+    inspectorPort: values["inspector-port"] ? Number(values["inspector-port"]) : undefined,
+    verbose: values.verbose,
+  }),
 );
 const runtime = await miniflare.ready;
 const front = await startFront("127.0.0.1", Number(values.port), runtime);

@@ -23,6 +23,8 @@ export interface LocalEdgeOptions {
   vars?: Record<string, string>;
   /** Port workerd listens on (loopback only); 0 picks a free one. */
   port?: number;
+  /** workerd's V8 inspector (loopback only); unset: none (see inspector.ts). */
+  inspectorPort?: number;
   verbose?: boolean;
 }
 
@@ -36,6 +38,7 @@ export function localEdgeOptions(options: LocalEdgeOptions): MiniflareOptions {
   return convertV4MiniflareOptions({
     host: "127.0.0.1",
     port: options.port ?? 0,
+    inspectorPort: options.inspectorPort,
     // Placeholder Request.cf values: fetching the real ones needs the network.
     cf: false,
     telemetry: { enabled: false },

@@ -1,0 +1,119 @@
+// The local workerd's V8 inspector as a measuring tool (scripts/edge-soak.ts): forces a full
+// GC in every isolate of the process (the Worker's, Miniflare's entry Worker, the local R2/KV/
+// Durable Object services) and reads each isolate's heap, over the Chrome DevTools Protocol.
+
+interface InspectorTarget {
+  id: string;
+  webSocketDebuggerUrl: string;
+}
+
+interface HeapUsage {
+  usedSize: number;
+  totalSize: number;
+  /** cppgc: the C++ objects behind Request, Response, Headers, streams… */
+  embedderHeapUsedSize?: number;
+}
+
+/** One isolate's heap, in bytes. */
+export interface IsolateHeap {
+  isolate: string;
+  used: number;
+  total: number;
+  embedder: number;
+}
+
+class InspectorSession {
+  readonly #socket: WebSocket;
+  readonly #pending = new Map<number, (result: unknown) => void>();
+  #nextId = 0;
+
+  private constructor(
+    readonly isolate: string,
+    socket: WebSocket,
+  ) {
+    this.#socket = socket;
+    socket.onmessage = (message) => {
+      const reply = JSON.parse(String(message.data)) as { id?: number; result?: unknown };
+      if (reply.id === undefined) return; // an event: none is enabled, none is wanted
+      this.#pending.get(reply.id)?.(reply.result);
+      this.#pending.delete(reply.id);
+    };
+  }
+
+  static async open(target: InspectorTarget): Promise<InspectorSession> {
+    const socket = new WebSocket(target.webSocketDebuggerUrl);
+    await new Promise((opened, failed) => {
+      socket.onopen = opened;
+      socket.onerror = () => failed(new Error(`inspector: cannot attach to ${target.id}`));
+    });
+    return new InspectorSession(target.id, socket);
+  }
+
+  send<T>(method: string): Promise<T> {
+    const id = ++this.#nextId;
+    return new Promise((answered) => {
+      this.#pending.set(id, answered as (result: unknown) => void);
+      this.#socket.send(JSON.stringify({ id, method, params: {} }));
+    });
+  }
+
+  close(): void {
+    this.#socket.close();
+  }
+}
+
+export interface WorkerdInspector {
+  /** Every isolate's name, e.g. `core:user:unclip-edge-dev`, `core:entry`. */
+  isolates: string[];
+  /**
+   * Asks every isolate for a full GC and waits for those that did it. workerd runs the GC as a
+   * task of the isolate, so only when the isolate next handles an event: `touch` sends
+   * requests that reach the isolates; one not reached within `timeoutMs` is left out of the
+   * answer (its name is returned among `missed`).
+   */
+  collectGarbage(touch: () => Promise<void>, timeoutMs?: number): Promise<{ missed: string[] }>;
+  heaps(): Promise<IsolateHeap[]>;
+  close(): void;
+}
+
+/** Attaches to every isolate of the workerd whose inspector listens on `port` (loopback). */
+export async function attachWorkerdInspector(port: number): Promise<WorkerdInspector> {
+  const listing = await fetch(`http://127.0.0.1:${port}/json/list`);
+  const targets = (await listing.json()) as InspectorTarget[];
+  const sessions = await Promise.all(targets.map((target) => InspectorSession.open(target)));
+  return {
+    isolates: sessions.map((session) => session.isolate),
+    async collectGarbage(touch, timeoutMs = 5000) {
+      const done = new Set<string>();
+      const collected = sessions.map((session) =>
+        session.send("HeapProfiler.collectGarbage").then(() => done.add(session.isolate)),
+      );
+      await touch();
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([
+        Promise.all(collected),
+        new Promise((expired) => {
+          timer = setTimeout(expired, timeoutMs);
+        }),
+      ]);
+      clearTimeout(timer);
+      return { missed: sessions.map((s) => s.isolate).filter((isolate) => !done.has(isolate)) };
+    },
+    async heaps() {
+      return Promise.all(
+        sessions.map(async (session) => {
+          const usage = await session.send<HeapUsage>("Runtime.getHeapUsage");
+          return {
+            isolate: session.isolate,
+            used: usage.usedSize,
+            total: usage.totalSize,
+            embedder: usage.embedderHeapUsedSize ?? 0,
+          };
+        }),
+      );
+    },
+    close() {
+      for (const session of sessions) session.close();
+    },
+  };
+}
