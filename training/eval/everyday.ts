@@ -14,7 +14,11 @@
 //   npx tsx training/eval/everyday.ts --model models/emoji-gpu --variations-of dir [--n 1]
 // `--from dir` scores the images an earlier run saved with `--out dir` instead of generating;
 // `--steps S` runs prior and decoder at S steps instead of the bundle's defaults (2 busy cores);
+// `--prior-steps S` / `--decoder-steps S` change one of them;
 // `--generate-only --out dir` saves the images without scoring them.
+// `--prior-guidance G` / `--decoder-guidance G` sample at another guidance scale than the
+// manifest's, and `--record file` writes the figures there instead of into eval.json: a sweep
+// of the sampling defaults (training/eval/sweep_defaults.sh) without touching the bundle.
 import { createHash } from "node:crypto";
 import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -138,8 +142,13 @@ async function main() {
       limit: { type: "string" },
       from: { type: "string" },
       steps: { type: "string" },
+      "prior-steps": { type: "string" },
+      "decoder-steps": { type: "string" },
       "variations-of": { type: "string" },
       "generate-only": { type: "boolean", default: false },
+      "prior-guidance": { type: "string" },
+      "decoder-guidance": { type: "string" },
+      record: { type: "string" },
     },
   });
   const model = values.model ?? "models/emoji-gpu";
@@ -160,14 +169,26 @@ async function main() {
   const { bundle, runner } = loaded;
   const { stages } = bundle.manifest;
   const native = runner.pipeline.nativeResolution;
-  const priorSteps = values.steps ? Number(values.steps) : stages.prior.default_steps;
-  const decoderSteps = values.steps ? Number(values.steps) : stages.decoder.default_steps;
+  const priorSteps = Number(values["prior-steps"] ?? values.steps ?? stages.prior.default_steps);
+  const decoderSteps = Number(
+    values["decoder-steps"] ?? values.steps ?? stages.decoder.default_steps,
+  );
+  const guidance = {
+    prior: Number(values["prior-guidance"] ?? stages.prior.default_guidance),
+    decoder: Number(values["decoder-guidance"] ?? stages.decoder.default_guidance),
+  };
+  if (!Object.values(guidance).every(Number.isFinite)) throw new Error("guidance: not a number");
+  /** eval.json's `everyday`, or the --record file of a sweep. */
+  const record = async (update: (current: Record<string, unknown>) => object) =>
+    values.record
+      ? writeFile(values.record, `${JSON.stringify(update({}), null, 2)}\n`)
+      : mergeEval(model, update);
   const rendering = (seed: number) => ({
     bundle: bundle.id,
     seed,
     size: `${native}x${native}`,
     decoder_steps: decoderSteps,
-    decoder_guidance_scale: stages.decoder.default_guidance,
+    decoder_guidance_scale: guidance.decoder,
   });
   const started = performance.now();
 
@@ -224,7 +245,7 @@ async function main() {
       decoder_steps: decoderSteps,
       decoder_seconds: Math.round((performance.now() - started) / 1000),
     };
-    await mergeEval(model, (current) => ({ ...current, ...decoder }));
+    await record((current) => ({ ...current, ...decoder }));
     console.log(JSON.stringify(decoder));
     await judge.release();
     await runner.release();
@@ -242,7 +263,7 @@ async function main() {
             prompt,
             n,
             prior_steps: priorSteps,
-            prior_guidance_scale: stages.prior.default_guidance,
+            prior_guidance_scale: guidance.prior,
           },
         });
         return res.images.map((im) => bytesFromBase64(im.png_b64));
@@ -288,6 +309,7 @@ async function main() {
     images_per_prompt: n,
     size: `${native}x${native}`,
     steps: { prior: priorSteps, decoder: decoderSteps },
+    guidance,
     ...judgeSummary(judge),
     judge_r_precision_at_1: judged.rPrecision,
     judge_r_precision_candidates: allPrompts.length,
@@ -299,7 +321,7 @@ async function main() {
     ...(values.from ? {} : { generation_seconds: Math.round(genSeconds) }),
     per_prompt: perPrompt,
   };
-  await mergeEval(model, (current) => ({ ...everyday, ...DECODER_KEYS(current) }));
+  await record((current) => ({ ...everyday, ...DECODER_KEYS(current) }));
   const { per_prompt: _, ...summary } = everyday;
   console.log(JSON.stringify(summary));
 }
