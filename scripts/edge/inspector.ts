@@ -24,7 +24,11 @@ export interface IsolateHeap {
 
 class InspectorSession {
   readonly #socket: WebSocket;
-  readonly #pending = new Map<number, (result: unknown) => void>();
+  /** Calls awaiting their reply; a refused call or a closed socket fails them (never a hang). */
+  readonly #pending = new Map<
+    number,
+    { answered: (result: unknown) => void; failed: (e: Error) => void }
+  >();
   #nextId = 0;
 
   private constructor(
@@ -33,10 +37,21 @@ class InspectorSession {
   ) {
     this.#socket = socket;
     socket.onmessage = (message) => {
-      const reply = JSON.parse(String(message.data)) as { id?: number; result?: unknown };
+      const reply = JSON.parse(String(message.data)) as {
+        id?: number;
+        result?: unknown;
+        error?: { message: string };
+      };
       if (reply.id === undefined) return; // an event: none is enabled, none is wanted
-      this.#pending.get(reply.id)?.(reply.result);
+      const call = this.#pending.get(reply.id);
       this.#pending.delete(reply.id);
+      if (reply.error) call?.failed(new Error(`inspector ${isolate}: ${reply.error.message}`));
+      else call?.answered(reply.result);
+    };
+    socket.onclose = () => {
+      for (const call of this.#pending.values())
+        call.failed(new Error(`inspector ${isolate}: closed before it answered`));
+      this.#pending.clear();
     };
   }
 
@@ -51,8 +66,8 @@ class InspectorSession {
 
   send<T>(method: string): Promise<T> {
     const id = ++this.#nextId;
-    return new Promise((answered) => {
-      this.#pending.set(id, answered as (result: unknown) => void);
+    return new Promise((answered, failed) => {
+      this.#pending.set(id, { answered: answered as (result: unknown) => void, failed });
       this.#socket.send(JSON.stringify({ id, method, params: {} }));
     });
   }
@@ -86,7 +101,11 @@ export async function attachWorkerdInspector(port: number): Promise<WorkerdInspe
     async collectGarbage(touch, timeoutMs = 5000) {
       const done = new Set<string>();
       const collected = sessions.map((session) =>
-        session.send("HeapProfiler.collectGarbage").then(() => done.add(session.isolate)),
+        // an isolate whose call failed is reported among `missed`, like one that never ran it
+        session.send("HeapProfiler.collectGarbage").then(
+          () => done.add(session.isolate),
+          () => undefined,
+        ),
       );
       await touch();
       let timer: NodeJS.Timeout | undefined;
