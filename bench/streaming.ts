@@ -36,22 +36,14 @@ type Streamed = OpenAI.Images.ImageGenerateParamsStreaming;
 const plain: number[] = [];
 const first: number[] = [];
 const completed: number[] = [];
+/** A non-streaming request, each with a fresh seed (a miss, like the streamed ones). */
+const plainRequest = () => ({ prompt, size, response_format: "b64_json", seed: seed++ }) as Plain;
 try {
   // One warm-up of each kind (Worker isolate, WASM, runner caches).
-  await client.images.generate({
-    prompt,
-    size,
-    response_format: "b64_json",
-    seed: seed++,
-  } as Plain);
+  await client.images.generate(plainRequest());
   for (let rep = 0; rep < Number(values.reps); rep++) {
     let started = performance.now();
-    await client.images.generate({
-      prompt,
-      size,
-      response_format: "b64_json",
-      seed: seed++,
-    } as Plain);
+    await client.images.generate(plainRequest());
     plain.push(performance.now() - started);
     started = performance.now();
     const stream = await client.images.generate({

@@ -1,23 +1,16 @@
 // The runner's job log line: the edge's request id and where the job's time went, per stage.
 import { poolPathOf, signRequest } from "@unclip/shared";
 import { describe, expect, it } from "vitest";
-import { RunnerMetrics } from "./metrics.ts";
-import { Runner } from "./runner.ts";
 import { createApp, type JobLogEntry } from "./server.ts";
 import { fakeBundle } from "./testing/fakeBundle.ts";
 import { generateRequest } from "./testing/requests.ts";
+import { testRunner } from "./testing/runner.ts";
 
 const secret = "trace-secret-123";
 
 async function loggingServer(delayMs?: number) {
   const bundle = fakeBundle({ delayMs });
-  const runner = new Runner(bundle, {
-    maxBatch: 16,
-    maxQueue: 64,
-    jobTimeoutMs: 30_000,
-    ddimEta: 0,
-    metrics: new RunnerMetrics({ defaultMetrics: false }),
-  });
+  const runner = testRunner(bundle);
   await runner.warm();
   const logged: JobLogEntry[] = [];
   const app = createApp(runner, { secrets: [secret], logJob: (entry) => logged.push(entry) });
