@@ -180,6 +180,32 @@ describe("variation fields schema", () => {
     expect(variationFieldsSchema.parse({ sampler: "ddim" }).sampler).toBe("ddim");
     expect(errorOf(variationFieldsSchema.safeParse({ sampler: "DDIM" })).param).toBe("sampler");
   });
+
+  it.each([
+    [{ n: "many" }, "n", "must be an integer"],
+    [{ n: "0" }, "n", "must be at least 1"],
+    [{ seed: "-1" }, "seed", "must be at least 0"],
+    [{ steps: "251" }, "steps", "must be at most 250"],
+    [{ steps: "2.5" }, "steps", "must be an integer"],
+    [{ decoder_guidance_scale: "high" }, "decoder_guidance_scale", "must be a number"],
+    [
+      { output_format: "webp", output_compression: "x" },
+      "output_compression",
+      "must be an integer",
+    ],
+    [{ prompt: "a", prior_steps: "0" }, "prior_steps", "must be at least 1"],
+    [{ prompt: "a", prior_guidance_scale: "21" }, "prior_guidance_scale", "must be at most 20"],
+    [
+      { prompt: "a", stream: "true", partial_images: "two" },
+      "partial_images",
+      "must be an integer",
+    ],
+  ])("a multipart %j names %s: %s", (fields, param, reason) => {
+    // The edit schema extends the variation fields, so it answers both kinds of form.
+    const error = errorOf(editFieldsSchema.safeParse({ prompt: "a", ...fields }));
+    expect(error.param).toBe(param);
+    expect(error.message).toContain(reason);
+  });
 });
 
 describe("interpolation request schema", () => {

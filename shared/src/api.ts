@@ -22,28 +22,30 @@ export const promptSchema = z
   .refine((s) => s.trim().length > 0, "must not be empty")
   .refine((s) => s.length <= MAX_PROMPT_CHARS, `must be at most ${MAX_PROMPT_CHARS} characters`);
 
-const nSchema = z
-  .number({ error: "must be an integer" })
-  .int("must be an integer")
-  .min(1, "must be at least 1")
-  .max(MAX_IMAGES_PER_REQUEST, `must be at most ${MAX_IMAGES_PER_REQUEST}`);
+/** An integer in [min, max], its messages in the OpenAI error's words (one builder for every bound). */
+const integerIn = (min: number, max: number) =>
+  z
+    .number({ error: "must be an integer" })
+    .int("must be an integer")
+    .min(min, `must be at least ${min}`)
+    .max(max, `must be at most ${max}`);
 
-export const seedSchema = z
-  .number({ error: "must be an integer" })
-  .int("must be an integer")
-  .min(0, "must be at least 0")
-  .max(MAX_SEED, `must be at most ${MAX_SEED}`);
+/** Multipart form fields arrive as text: coerce, then apply the JSON body's own schema. */
+const formInteger = (schema: z.ZodNumber) =>
+  z.coerce.number({ error: "must be an integer" }).pipe(schema);
+const formNumber = (schema: z.ZodNumber) =>
+  z.coerce.number({ error: "must be a number" }).pipe(schema);
+
+const nSchema = integerIn(1, MAX_IMAGES_PER_REQUEST);
+
+export const seedSchema = integerIn(0, MAX_SEED);
 
 const guidanceSchema = z
   .number({ error: "must be a number" })
   .min(0, "must be at least 0")
   .max(20, "must be at most 20");
 
-const stepsSchema = z
-  .number({ error: "must be an integer" })
-  .int("must be an integer")
-  .min(1, "must be at least 1")
-  .max(250, "must be at most 250");
+const stepsSchema = integerIn(1, 250);
 
 /**
  * Extension: the sampler of every diffusion stage. Absent: each stage's own default from the
@@ -74,17 +76,9 @@ export const outputFormatSchema = z.enum(OUTPUT_FORMATS, {
       : `must be one of ${formatList}`,
 });
 
-const compressionSchema = z
-  .number({ error: "must be an integer" })
-  .int("must be an integer")
-  .min(0, "must be at least 0")
-  .max(100, "must be at most 100");
+const compressionSchema = integerIn(0, 100);
 
-const partialImagesSchema = z
-  .number({ error: "must be an integer" })
-  .int("must be an integer")
-  .min(0, "must be at least 0")
-  .max(MAX_PARTIAL_IMAGES, `must be at most ${MAX_PARTIAL_IMAGES}`);
+const partialImagesSchema = integerIn(0, MAX_PARTIAL_IMAGES);
 
 /** The model renders opaque RGB: "transparent" is refused by name rather than ignored. */
 export const backgroundSchema = z.enum(["auto", "opaque"], {
@@ -210,24 +204,18 @@ export const generationRequestSchema = z
 
 const formEncodingParams = {
   output_format: outputFormatSchema.optional(),
-  output_compression: z.coerce
-    .number({ error: "must be an integer" })
-    .pipe(compressionSchema)
-    .optional(),
+  output_compression: formInteger(compressionSchema).optional(),
   background: backgroundSchema.optional(),
 };
 
 /** Multipart form fields of a variation (other than `image`), before the rules between them. */
 const variationFieldsObject = z.strictObject({
-  n: z.coerce.number({ error: "must be an integer" }).pipe(nSchema).default(1),
+  n: formInteger(nSchema).default(1),
   size: imageSizeSchema.optional(),
-  seed: z.coerce.number({ error: "must be an integer" }).pipe(seedSchema).optional(),
-  steps: z.coerce.number({ error: "must be an integer" }).pipe(stepsSchema).optional(),
+  seed: formInteger(seedSchema).optional(),
+  steps: formInteger(stepsSchema).optional(),
   sampler: samplerSchema.optional(),
-  decoder_guidance_scale: z.coerce
-    .number({ error: "must be a number" })
-    .pipe(guidanceSchema)
-    .optional(),
+  decoder_guidance_scale: formNumber(guidanceSchema).optional(),
   response_format: responseFormatSchema.optional(),
   user: z.string().max(256).optional(),
   model: z.string().max(256).optional(),
@@ -241,16 +229,10 @@ export const variationFieldsSchema = variationFieldsObject.superRefine(checkDeli
 export const editFieldsSchema = variationFieldsObject
   .extend({
     prompt: promptSchema,
-    prior_steps: z.coerce.number({ error: "must be an integer" }).pipe(stepsSchema).optional(),
-    prior_guidance_scale: z.coerce
-      .number({ error: "must be a number" })
-      .pipe(guidanceSchema)
-      .optional(),
+    prior_steps: formInteger(stepsSchema).optional(),
+    prior_guidance_scale: formNumber(guidanceSchema).optional(),
     stream: formBooleanSchema.optional(),
-    partial_images: z.coerce
-      .number({ error: "must be an integer" })
-      .pipe(partialImagesSchema)
-      .optional(),
+    partial_images: formInteger(partialImagesSchema).optional(),
   })
   .superRefine(checkDelivery);
 
@@ -263,12 +245,7 @@ export const interpolationRequestSchema = z.strictObject({
   mode: z
     .enum(["slerp", "text_diff"], { error: 'must be "slerp" or "text_diff"' })
     .default("slerp"),
-  frames: z
-    .number({ error: "must be an integer" })
-    .int("must be an integer")
-    .min(2, "must be at least 2")
-    .max(MAX_IMAGES_PER_REQUEST, `must be at most ${MAX_IMAGES_PER_REQUEST}`)
-    .default(5),
+  frames: integerIn(2, MAX_IMAGES_PER_REQUEST).default(5),
   ...textParams,
   ...deliveryParams,
 });
