@@ -40,3 +40,30 @@ export function uniqueSeed(): number {
 export async function errorOf(res: Response): Promise<OpenAiError["error"]> {
   return ((await res.json()) as OpenAiError).error;
 }
+
+/**
+ * The real local bucket, counting what the code under test asks of it: every lookup (`get` or
+ * `head`, found or not) and the objects `get` read back. The env to hand that code comes with it.
+ */
+export function countingBucket(): { env: Env; lookups: () => number; objectsRead: () => number } {
+  let lookups = 0;
+  let read = 0;
+  const images = new Proxy(env.IMAGES, {
+    get(target, prop) {
+      const value = Reflect.get(target, prop, target);
+      if (typeof value !== "function") return value;
+      if (prop !== "get" && prop !== "head") return value.bind(target);
+      return async (...args: unknown[]) => {
+        lookups++;
+        const found = await value.apply(target, args);
+        if (prop === "get" && found) read++;
+        return found;
+      };
+    },
+  });
+  return {
+    env: { ...env, IMAGES: images } as Env,
+    lookups: () => lookups,
+    objectsRead: () => read,
+  };
+}

@@ -3,7 +3,7 @@
 import { env } from "cloudflare:workers";
 import { bytesFromBase64 } from "@unclip/shared";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { uniqueSeed } from "../../test/helpers.ts";
+import { countingBucket, uniqueSeed } from "../../test/helpers.ts";
 import { FakePool, renderedResponse } from "../../test/pool.ts";
 import { servedBundle } from "../bundle/index.ts";
 import { readStored } from "../storage/images.ts";
@@ -15,25 +15,6 @@ beforeEach(() => {
   pool = new FakePool().install();
 });
 afterEach(() => pool.restore());
-
-/** The real bucket, counting the objects read back through `get`. */
-function countingReads(): { env: Env; objectsRead: () => number } {
-  let read = 0;
-  const images = new Proxy(env.IMAGES, {
-    get(target, prop) {
-      if (prop === "get") {
-        return async (...args: Parameters<R2Bucket["get"]>) => {
-          const object = await target.get(...args);
-          if (object) read++;
-          return object;
-        };
-      }
-      const value = Reflect.get(target, prop, target);
-      return typeof value === "function" ? value.bind(target) : value;
-    },
-  });
-  return { env: { ...env, IMAGES: images } as Env, objectsRead: () => read };
-}
 
 const jobOf = (seed: number) =>
   renderJobFor(
@@ -47,7 +28,7 @@ const jobOf = (seed: number) =>
 describe("renderImages", () => {
   it("hands back the pool's bytes on a miss without reading them back from R2", async () => {
     const job = await jobOf(uniqueSeed());
-    const reads = countingReads();
+    const reads = countingBucket();
     const rendered = await renderImages(job, reads.env, { withImages: true });
     expect(rendered.generated).toBe(true);
     expect(reads.objectsRead()).toBe(0);
@@ -62,7 +43,7 @@ describe("renderImages", () => {
   it("answers a hit from R2 alone, and needs no bytes for a URL answer", async () => {
     const job = await jobOf(uniqueSeed());
     await renderImages(job, env);
-    const reads = countingReads();
+    const reads = countingBucket();
     const hit = await renderImages(job, reads.env, { withImages: true });
     expect(hit.generated).toBe(false);
     expect(hit.images).toHaveLength(2);

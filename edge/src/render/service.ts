@@ -1,7 +1,8 @@
 // The image service: the one path from a render job to its stored images. Each step runs
 // once, in this order: the key (render/job.ts, already in the job) → the R2 cache → the key's
 // GenerationFlight (single flight) → the pool → the store (both inside the flight). Routes
-// and async jobs (durable/jobStore.ts) both call `renderImages`, so they share flights.
+// and async jobs (durable/jobStore.ts) both call `renderImages`, so they share flights; a
+// stream (render/stream.ts) takes its two halves, `cachedImages` then `renderMiss`, itself.
 import type { StreamSubscriber } from "../durable/generationFlight.ts";
 import { ApiError } from "../errors.ts";
 import { isCached, readCached, readStored } from "../storage/images.ts";
@@ -36,19 +37,38 @@ export async function renderImages(
   env: Env,
   options: RenderOptions = {},
 ): Promise<RenderedImages> {
-  const withImages = options.withImages ?? false;
-  // The cache: a hit never reaches the flight. Inline answers read the bytes in the same
-  // step; URL answers only need to know the objects exist.
+  return (
+    (await cachedImages(job, env, options.withImages ?? false)) ?? renderMiss(job, env, options)
+  );
+}
+
+/**
+ * The cache step alone: a hit never reaches the flight. Inline answers read the bytes in the
+ * same step; URL answers only need to know the objects exist. Undefined on a miss. A caller
+ * that must know hit or miss before it renders (a stream's headers) takes the two steps itself.
+ */
+export async function cachedImages(
+  job: RenderJob,
+  env: Env,
+  withImages: boolean,
+): Promise<RenderedImages | undefined> {
   if (withImages) {
     const images = await readCached(job.key, job.count, env);
-    if (images) return { generated: false, images };
-  } else if (await isCached(job.key, job.count, env)) {
-    return { generated: false };
+    return images && { generated: false, images };
   }
+  return (await isCached(job.key, job.count, env)) ? { generated: false } : undefined;
+}
+
+/** The steps after a cache miss: the key's flight, which calls the pool and stores. */
+export async function renderMiss(
+  job: RenderJob,
+  env: Env,
+  options: RenderOptions = {},
+): Promise<RenderedImages> {
   const flight = env.GENERATION_FLIGHT.get(env.GENERATION_FLIGHT.idFromName(job.key));
   const outcome = await flight.render(job, options);
   if (!outcome.ok) throw ApiError.fromJSON(outcome.error);
-  if (!withImages || outcome.images) return outcome;
-  // The flight found the images stored by a flight that ended after the check above.
+  if (!options.withImages || outcome.images) return outcome;
+  // The flight found the images stored by a flight that ended after the cache step.
   return { ...outcome, images: await readStored(job.key, job.count, env) };
 }

@@ -8,7 +8,6 @@
 import { base64FromBytes } from "@unclip/shared";
 import { ApiError, asApiError } from "../errors.ts";
 import { encodeOutput, type OutputEncoding } from "../images/encode.ts";
-import { readCached } from "../storage/images.ts";
 import { encodedImage } from "../storage/variants.ts";
 import {
   completedEvent,
@@ -18,7 +17,7 @@ import {
   sseOf,
 } from "./events.ts";
 import type { RenderJob } from "./job.ts";
-import { renderImages } from "./service.ts";
+import { cachedImages, renderMiss } from "./service.ts";
 
 export interface StreamRequest {
   job: RenderJob;
@@ -50,7 +49,8 @@ export async function streamedAnswer(
     size: job.size,
     outputFormat: encoding.format,
   };
-  const cached = await readCached(job.key, 1, env);
+  // The cache step here, not inside the render: the headers say hit or miss before any event.
+  const cached = await cachedImages(job, env, true);
   const { readable, writable } = new TransformStream<Uint8Array, Uint8Array>();
   const writer = writable.getWriter();
   const bytes = new TextEncoder();
@@ -68,8 +68,8 @@ export async function streamedAnswer(
 
   const answer = async () => {
     try {
-      if (cached) return await completed(cached[0]);
-      const { images } = await renderImages(job, env, {
+      if (cached) return await completed(cached.images![0]);
+      const { images } = await renderMiss(job, env, {
         withImages: true,
         requestId: request.requestId,
         stream: {

@@ -10,7 +10,7 @@ import { endpoint } from "../http/endpoint.ts";
 import { errorResponses } from "../http/openapi.ts";
 import { CONTENT_TYPES, type OutputEncoding } from "../images/encode.ts";
 import { grantsObject, imageUrlSecretsOf } from "../storage/signedUrl.ts";
-import { encodedImage, parseVariantFile, variantName } from "../storage/variants.ts";
+import { encodedImage, parseVariantFile, VARIANT_FILE, variantName } from "../storage/variants.ts";
 
 /** The entity tags of an If-None-Match header ("*" matches any), weak prefixes dropped. */
 export function entityTags(header: string | undefined): string[] {
@@ -74,9 +74,8 @@ export async function servedImage(request: ImageRequest, env: Env): Promise<Resp
   });
 }
 
-/** The file part of an image path: index, then the encoding (see storage/variants.ts). */
-const IMAGE_FILE = "[0-9]{1,2}(?:-q[0-9]{1,3})?\\.(?:png|webp|jpeg)";
-/** The same, loosely and without groups (Hono's router takes no groups in a parameter). */
+/** The file part of the path (storage/variants.ts's VARIANT_FILE), loosely and without groups:
+ * Hono's router takes no groups in a parameter. */
 const IMAGE_FILE_ROUTE = "[0-9][-q0-9]{0,6}\\.[a-z]{3,4}";
 
 export const images = endpoint(
@@ -88,7 +87,7 @@ export const images = endpoint(
     request: {
       params: z.object({
         key: z.string().regex(/^[0-9a-f]{64}$/),
-        file: z.string().regex(new RegExp(`^${IMAGE_FILE}$`)),
+        file: z.string().regex(VARIANT_FILE),
       }),
       query: z.object({
         expires: z.string().regex(/^[0-9]+$/),

@@ -14,11 +14,14 @@ export function variantName(key: string, index: number, encoding: OutputEncoding
   return `${key}/${index}-q${encoding.compression}.${encoding.format}`;
 }
 
+/** A variant's file name: the image index, `-q<compression>` for webp and jpeg, the format. */
+export const VARIANT_FILE = /^([0-9]{1,2})(?:-q([0-9]{1,3}))?\.(png|webp|jpeg)$/;
+
 /** `3.png`, `0-q80.webp` → the image index and its encoding; undefined for any other name. */
 export function parseVariantFile(
   file: string,
 ): { index: number; encoding: OutputEncoding } | undefined {
-  const match = /^([0-9]{1,2})(?:-q([0-9]{1,3}))?\.(png|webp|jpeg)$/.exec(file);
+  const match = VARIANT_FILE.exec(file);
   if (!match) return undefined;
   const [, index, quality, format] = match;
   if (format === "png") {

@@ -49,7 +49,6 @@ describe("partial images from the tiny bundle", () => {
   });
   afterAll(() => bundle?.release());
 
-  const runnerFor = testRunner;
   const request = (overrides = {}) =>
     generateRequest(bundle.id, {
       size: "256x256",
@@ -61,7 +60,7 @@ describe("partial images from the tiny bundle", () => {
     });
 
   it("streams the x0 predictions at the requested size, in order, before the result, coming into focus", async () => {
-    const runner = runnerFor(bundle);
+    const runner = testRunner(bundle);
     const seen: (PoolPartialImage | "result")[] = [];
     const result = await runner.submit(
       { operation: "generation", request: request({ partial_images: 3 }) },
@@ -85,7 +84,7 @@ describe("partial images from the tiny bundle", () => {
   });
 
   it("leaves the final image exactly as without partials", async () => {
-    const runner = runnerFor(bundle);
+    const runner = testRunner(bundle);
     const plain = await runner.submit({ operation: "generation", request: request() });
     const streamed = await runner.submit(
       { operation: "generation", request: request({ partial_images: 2 }) },
@@ -95,7 +94,7 @@ describe("partial images from the tiny bundle", () => {
   });
 
   it("makes no partial for an answer nobody streams, even when the request names some", async () => {
-    const runner = runnerFor(bundle);
+    const runner = testRunner(bundle);
     const seen: PoolPartialImage[] = [];
     await runner.submit(
       { operation: "generation", request: request({ partial_images: 2 }) },
