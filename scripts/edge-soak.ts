@@ -123,15 +123,17 @@ try {
     if (FORCE_GC) {
       const { missed } = await inspector.collectGarbage(touchEveryIsolate);
       const heaps = await inspector.heaps();
+      // Read once: the row printed and the summary's figures are the same measurement.
+      const rssAfterGc = rssMb(pid);
       after =
-        `,${rssMb(pid).toFixed(1)},${mb(sum(heaps, "used"))},${mb(sum(workerHeap(heaps), "used"))}` +
+        `,${rssAfterGc.toFixed(1)},${mb(sum(heaps, "used"))},${mb(sum(workerHeap(heaps), "used"))}` +
         `,${mb(sum(heaps, "embedder"))},${heaps.length - missed.length}/${heaps.length}`;
       // Isolates that nothing in the mix reaches (e.g. KV, the rate limiter's) never run it.
       notReached = missed;
       samples.push({
         done,
         rss: Number(rss),
-        rssAfterGc: rssMb(pid),
+        rssAfterGc,
         heapAfterGc: sum(heaps, "used") / 2 ** 20,
       });
     } else {
