@@ -6,7 +6,8 @@
 # against the manifest's defaults, paired by prompt) into OUT.
 #   MODEL=models/emoji-gpu N=4 OUT=/tmp/sweep training/eval/sweep_defaults.sh
 #   PRIOR_G="1 2 4" DECODER_G="2 3 5" PRIOR_STEPS="4 10" DECODER_STEPS="10 20" training/eval/sweep_defaults.sh
-# (a setting left unset is the manifest's default; "default" in a list means the same)
+# (steps left unset are the manifest's defaults; the guidance lists default to the grids below;
+# "default" in any list means the manifest's value)
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 MODEL=${MODEL:-models/emoji-gpu}
@@ -23,7 +24,9 @@ for ps in $PRIOR_STEPS; do
       for dg in $DECODER_G; do
         cell="$OUT/prior${ps}-decoder${ds}-pg${pg}-dg${dg}.json"
         [ -s "$cell" ] && continue # resumable: a finished cell is kept
-        args=(--prior-guidance "$pg" --decoder-guidance "$dg")
+        args=()
+        [ "$pg" != default ] && args+=(--prior-guidance "$pg")
+        [ "$dg" != default ] && args+=(--decoder-guidance "$dg")
         [ "$ps" != default ] && args+=(--prior-steps "$ps")
         [ "$ds" != default ] && args+=(--decoder-steps "$ds")
         npx tsx training/eval/everyday.ts --model "$MODEL" --n "$N" "${args[@]}" --record "$cell" >/dev/null
