@@ -152,6 +152,22 @@ describe("Runner admission and cancellation", () => {
     ).rejects.toMatchObject({ status: 400, param: "size" });
   });
 
+  it("refuses an in-process request the server's schema would refuse, naming the field (the CLI's --steps abc ran until the job timeout)", async () => {
+    const { runner, bundle } = makeRunner();
+    const refusal = (overrides: Parameters<typeof generateRequest>[1]) =>
+      runner.submit({ operation: "generation", request: generateRequest(bundle.id, overrides) });
+    await expect(refusal({ decoder_steps: Number("abc") })).rejects.toMatchObject({
+      status: 400,
+      param: "decoder_steps",
+      message: expect.stringContaining("NaN"),
+    });
+    await expect(refusal({ n: 0 })).rejects.toMatchObject({ status: 400, param: "n" });
+    await expect(refusal({ prior_guidance_scale: -1 })).rejects.toMatchObject({
+      param: "prior_guidance_scale",
+    });
+    expect(bundle.fakes.decoder.calls).toHaveLength(0);
+  });
+
   it("fails the whole job with a 500 when a network call fails, and stops its other images", async () => {
     const { runner, bundle, batches } = makeRunner();
     bundle.fakes.decoder.run = async () => {
@@ -218,14 +234,10 @@ describe("variations and interpolation", () => {
 
   it.each(["slerp", "text_diff"] as const)("renders %s frames whose ends differ", async (mode) => {
     const { runner, bundle } = makeRunner();
+    const { n: _, ...rendering } = generateRequest(bundle.id, { prompt: "a red circle" });
     const result = await runner.submit({
       operation: "interpolation",
-      request: {
-        ...generateRequest(bundle.id, { prompt: "a red circle" }),
-        target_prompt: "a blue square",
-        mode,
-        frames: 3,
-      } as never,
+      request: { ...rendering, target_prompt: "a blue square", mode, frames: 3 },
     });
     expect(result.images).toHaveLength(3);
     expect(result.images[0].sha256).not.toBe(result.images[2].sha256);

@@ -8,6 +8,7 @@ import {
   type PoolProgressEvent,
   type PoolRendered,
   type PoolRequest,
+  poolRequestSchemas,
   sizesFor,
 } from "@unclip/shared";
 import { Batcher, type BatcherObserver } from "./batching/batcher.ts";
@@ -123,9 +124,20 @@ export class Runner {
     this.metrics.ready.set(this.ready ? 1 : 0);
   }
 
-  /** Admits and runs a request (the CLI, the benchmark, a JSON answer). */
+  /**
+   * Checks, admits and runs a request built in this process (the CLI, the benchmarks, the
+   * evaluation). Their requests come from command-line flags, not through the server's schema
+   * check (server.ts), so it is made here: a `--steps abc` became NaN steps, and the job spun
+   * without a step until its timeout (an hour in the CLI); now it is refused with the field
+   * and the reason, as over HTTP.
+   */
   async submit(job: PoolRequest, options: SubmitOptions = {}): Promise<PoolRendered> {
-    return this.run(this.admit(job), options);
+    const parsed = poolRequestSchemas[job.operation].safeParse(job.request);
+    if (!parsed.success) throw RunnerError.fromZod(parsed.error);
+    return this.run(
+      this.admit({ operation: job.operation, request: parsed.data } as PoolRequest),
+      options,
+    );
   }
 
   /**
