@@ -24,7 +24,7 @@ const usage = `usage: npm run generate -- "<prompt>" [options]
   --sampler <name>        ddim | dpmpp_2m for every stage (default: each stage's, from the bundle)
   --guidance <s>          decoder guidance scale (default: the bundle's)
   --prior-guidance <s>    prior guidance scale (default: the bundle's)
-  --model <dir>           model bundle (default: $UNCLIP_BUNDLE or models/tiny-test)
+  --model <dir>           model bundle (default: $UNCLIP_BUNDLE, else the shipped emoji bundle)
   --out <dir>             output directory (default out/)
   --image <file.png>      variations of this image instead of a prompt
   --to "<prompt>"         interpolate from the prompt to this one (--frames, --mode slerp|text_diff)`;
