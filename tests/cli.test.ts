@@ -1,4 +1,4 @@
-// `npm run generate` (gpu-runner/src/cli.ts) as a user runs it: a real process on the tiny
+// `npm run generate` (gpu-runner/src/cli.ts), the command a user runs: a real process on the tiny
 // bundle, writing PNG files, and refusing bad flags with the field and the reason instead of
 // running a job that cannot end (a NaN step count spun until the hour-long job timeout).
 import { spawnSync } from "node:child_process";
@@ -9,11 +9,24 @@ import { describe, expect, it } from "vitest";
 import { REPO_ROOT } from "../scripts/stack.ts";
 import { isPng } from "./support.ts";
 
+/**
+ * The command `npm run generate` runs (package.json), started directly: a timeout then kills the
+ * CLI itself, where through npm it would kill npm and leave a spinning CLI behind.
+ */
 function generate(...args: string[]) {
   const out = mkdtempSync(join(tmpdir(), "unclip-cli-"));
   const run = spawnSync(
-    "npm",
-    ["run", "-s", "generate", "--", ...args, "--model", "models/tiny-test", "--out", out],
+    process.execPath,
+    [
+      "--import",
+      "tsx",
+      "gpu-runner/src/cli.ts",
+      ...args,
+      "--model",
+      "models/tiny-test",
+      "--out",
+      out,
+    ],
     { cwd: REPO_ROOT, encoding: "utf8", timeout: 60_000 },
   );
   return {
