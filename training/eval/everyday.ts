@@ -177,7 +177,7 @@ async function main() {
     prior: Number(values["prior-guidance"] ?? stages.prior.default_guidance),
     decoder: Number(values["decoder-guidance"] ?? stages.decoder.default_guidance),
   };
-  if (!Object.values(guidance).every(Number.isFinite)) throw new Error("guidance: not a number");
+  // a bad number (NaN, out of range) is refused by the runner's request schema, by field name
   /** eval.json's `everyday`, or the --record file of a sweep. */
   const record = async (update: (current: Record<string, unknown>) => object) =>
     values.record
