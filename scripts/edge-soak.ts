@@ -186,6 +186,6 @@ try {
   );
   if (notReached.length) console.log(`# isolates the GC did not reach: ${notReached.join(" ")}`);
 } finally {
-  inspector.close();
+  await inspector.close();
   await stack.stop();
 }

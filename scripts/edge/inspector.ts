@@ -67,13 +67,25 @@ class InspectorSession {
   send<T>(method: string): Promise<T> {
     const id = ++this.#nextId;
     return new Promise((answered, failed) => {
+      // A closing or closed WebSocket drops what is sent without an error, and onclose has
+      // already failed the calls it knew of: this one would wait forever.
+      if (this.#socket.readyState !== WebSocket.OPEN) {
+        failed(new Error(`inspector ${this.isolate}: closed before ${method}`));
+        return;
+      }
       this.#pending.set(id, { answered: answered as (result: unknown) => void, failed });
       this.#socket.send(JSON.stringify({ id, method, params: {} }));
     });
   }
 
-  close(): void {
+  /** Closes the socket; resolves once it is closed (its pending calls have failed by then). */
+  close(): Promise<void> {
+    if (this.#socket.readyState === WebSocket.CLOSED) return Promise.resolve();
+    const closed = new Promise<void>((done) =>
+      this.#socket.addEventListener("close", () => done(), { once: true }),
+    );
     this.#socket.close();
+    return closed;
   }
 }
 
@@ -88,7 +100,7 @@ export interface WorkerdInspector {
    */
   collectGarbage(touch: () => Promise<void>, timeoutMs?: number): Promise<{ missed: string[] }>;
   heaps(): Promise<IsolateHeap[]>;
-  close(): void;
+  close(): Promise<void>;
 }
 
 /** Attaches to every isolate of the workerd whose inspector listens on `port` (loopback). */
@@ -131,8 +143,8 @@ export async function attachWorkerdInspector(port: number): Promise<WorkerdInspe
         }),
       );
     },
-    close() {
-      for (const session of sessions) session.close();
+    async close() {
+      await Promise.all(sessions.map((session) => session.close()));
     },
   };
 }

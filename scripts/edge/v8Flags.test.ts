@@ -1,9 +1,9 @@
 // The local edge's V8 flags against the installed workerd: a trivial Worker under Miniflare,
 // requests through Miniflare's entry Worker (as the stack's front sends them), and the
 // isolates' heaps read through the inspector without forcing anything.
-import { convertV4MiniflareOptions, Log, LogLevel, Miniflare } from "miniflare";
 import { describe, expect, it } from "vitest";
 import { freePort } from "../stack.ts";
+import { helloWorker } from "./helloWorker.ts";
 import { attachWorkerdInspector } from "./inspector.ts";
 import { LOCAL_WORKERD_V8_FLAGS, localWorkerdV8Flags } from "./v8Flags.ts";
 
@@ -16,18 +16,7 @@ async function heapGrowthOver(v8Flags: string[]): Promise<number> {
   // Miniflare reads workerd's V8 flags from this variable when it builds workerd's config.
   const saved = process.env.MINIFLARE_WORKERD_V8_FLAGS;
   process.env.MINIFLARE_WORKERD_V8_FLAGS = v8Flags.join(" ");
-  const miniflare = new Miniflare(
-    convertV4MiniflareOptions({
-      name: "hello",
-      modules: true,
-      script: `export default { fetch() { return new Response("ok"); } }`,
-      compatibilityDate: "2026-08-01",
-      cf: false,
-      port: 0,
-      inspectorPort,
-      log: new Log(LogLevel.WARN),
-    }),
-  );
+  const miniflare = helloWorker(inspectorPort);
   try {
     const url = await miniflare.ready;
     const inspector = await attachWorkerdInspector(inspectorPort);
@@ -42,7 +31,7 @@ async function heapGrowthOver(v8Flags: string[]): Promise<number> {
       await Promise.all(Array.from({ length: 4 }, client));
       return (await heapUsed()) - before;
     } finally {
-      inspector.close();
+      await inspector.close();
     }
   } finally {
     await miniflare.dispose();
