@@ -5,6 +5,7 @@ import {
   linspace,
   respacedTimesteps,
   roundHalfEven,
+  timestepsFor,
 } from "./schedule.ts";
 
 describe("respacedTimesteps", () => {
@@ -19,6 +20,14 @@ describe("respacedTimesteps", () => {
     const ts = respacedTimesteps(10, 50);
     expect(ts).toEqual([9, 8, 7, 6, 5, 4, 3, 2, 1, 0]);
     expect(respacedTimesteps(1000, 1)).toEqual([999]);
+  });
+
+  it("refuses a step count that would give no timesteps (NaN, 0) or is not whole", () => {
+    for (const steps of [Number.NaN, 0, -3, 2.5]) {
+      expect(() => timestepsFor("ddim", 1000, steps)).toThrow(RangeError);
+      expect(() => timestepsFor("dpmpp_2m", 1000, steps)).toThrow(RangeError);
+    }
+    expect(timestepsFor("ddim", 1000, 5)).toEqual(respacedTimesteps(1000, 5));
   });
 });
 

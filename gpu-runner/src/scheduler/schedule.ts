@@ -79,5 +79,10 @@ export function solverTimesteps(T: number, steps: number): number[] {
 
 /** The timesteps a sampler visits in `steps` network evaluations. */
 export function timestepsFor(sampler: SamplerName, T: number, steps: number): number[] {
+  // NaN or 0 steps would give no timesteps, a sample that never finishes (requests are checked
+  // by the protocol schema; this keeps any other caller from building one)
+  if (!Number.isInteger(steps) || steps < 1) {
+    throw new RangeError(`steps must be a positive integer (got ${steps})`);
+  }
   return sampler === "ddim" ? respacedTimesteps(T, steps) : solverTimesteps(T, steps);
 }
