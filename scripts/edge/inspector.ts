@@ -67,8 +67,9 @@ class InspectorSession {
   send<T>(method: string): Promise<T> {
     const id = ++this.#nextId;
     return new Promise((answered, failed) => {
-      // A closing or closed WebSocket drops what is sent without an error, and onclose has
-      // already failed the calls it knew of: this one would wait forever.
+      // A closing or closed WebSocket drops what is sent without an error. Once closed, onclose
+      // has already failed the calls it knew of, so this one would wait forever; while closing,
+      // onclose would fail it later, but there is no reason to send and wait.
       if (this.#socket.readyState !== WebSocket.OPEN) {
         failed(new Error(`inspector ${this.isolate}: closed before ${method}`));
         return;
